@@ -1,0 +1,157 @@
+"""pytest integration: every claim is a test item named by its ID.
+
+``pytest derivations`` collects each topic module of ``derivations/`` and
+yields one item per claim it declares (the symbolic check);
+``pytest numerics`` yields one item per numeric confirmation, named
+``<claim id>[<confirmation>]``, plus a skipped ``<claim id>[no numeric
+confirmation]`` item for each claim of the topic that has none.  A failing
+item prints the residual / counterexample / evidence, not a traceback.
+
+Loaded from the repository's ``conftest.py`` (``pytest_plugins``).
+Options: ``--full`` runs confirmations marked slow (long trainings).
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from .model import Verdict
+from .registry import REGISTRY, load_all
+from .runner import run_numeric, run_symbolic
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("derivcheck")
+    group.addoption("--full", action="store_true", default=False,
+                    help="also run numeric confirmations marked slow (long trainings)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long trainings; skipped unless --full is given")
+
+
+def _package_dir(package: str) -> Path:
+    return Path(importlib.import_module(package).__file__).resolve().parent
+
+
+def _topic(file_path: Path):
+    """(package, module name) if ``file_path`` is a topic module of derivations/ or numerics/."""
+    if file_path.suffix != ".py" or file_path.name.startswith(("_", "test_", "conftest")):
+        return None
+    resolved = file_path.resolve()
+    for package in ("derivcheck.derivations", "derivcheck.numerics"):
+        if resolved.parent == _package_dir(package):
+            return package, f"{package}.{resolved.stem}"
+    return None
+
+
+def pytest_collect_file(file_path: Path, parent):
+    found = _topic(file_path)
+    if found is None:
+        return None
+    package, module = found
+    return TopicFile.from_parent(parent, path=file_path, package=package, module=module)
+
+
+class ClaimCheckFailed(Exception):
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
+class TopicFile(pytest.File):
+    def __init__(self, *, package: str, module: str, **kwargs):
+        super().__init__(**kwargs)
+        self.package = package
+        self.module = module
+
+    def collect(self):
+        importlib.import_module(self.module)
+        load_all()
+        if self.package == "derivcheck.derivations":
+            for c in REGISTRY:
+                if c.module == self.module:
+                    yield SymbolicItem.from_parent(self, name=c.id, claim_id=c.id)
+            return
+        topic = self.module.rsplit(".", 1)[1]
+        for conf in REGISTRY.confirmations():
+            if conf.module == self.module:
+                yield NumericItem.from_parent(self, name=conf.qualname, claim_id=conf.claim_id, conf_name=conf.name)
+        for c in REGISTRY:
+            if c.topic == topic and not REGISTRY.confirmations(c.id):
+                yield MissingNumericItem.from_parent(self, name=f"{c.id}[no numeric confirmation]", claim_id=c.id)
+
+
+class _ClaimItem(pytest.Item):
+    def __init__(self, *, claim_id: str, **kwargs):
+        super().__init__(**kwargs)
+        self.claim_id = claim_id
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ClaimCheckFailed):
+            return excinfo.value.text
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class SymbolicItem(_ClaimItem):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_marker("symbolic")
+
+    def runtest(self):
+        c = REGISTRY.get(self.claim_id)
+        result = run_symbolic(c)
+        self.user_properties.append(("verdict", result.verdict.value))
+        self.user_properties.append(("residual", result.residual))
+        if result.verdict is not c.expect:
+            raise ClaimCheckFailed(
+                f"claim {c.id} ({c.title})\n  statement: {c.statement}\n"
+                f"  expected: {c.expect.value}, got: {result.verdict.value}\n" + result.explain()
+            )
+
+    def reportinfo(self):
+        c = REGISTRY.get(self.claim_id)
+        return self.path, max(c.line - 1, 0), c.id
+
+
+class NumericItem(_ClaimItem):
+    def __init__(self, *, conf_name: str, **kwargs):
+        super().__init__(**kwargs)
+        self.conf_name = conf_name
+        self.add_marker("numeric")
+        if self._conf().slow:
+            self.add_marker("slow")
+
+    def _conf(self):
+        return next(c for c in REGISTRY.confirmations(self.claim_id) if c.name == self.conf_name)
+
+    def runtest(self):
+        conf = self._conf()
+        full = self.config.getoption("full", False)
+        if conf.slow and not full:
+            pytest.skip("long training: run with --full")
+        c = REGISTRY.get(self.claim_id)
+        result = run_numeric(conf, answer=c.answer, full=full)
+        self.user_properties.append(("verdict", result.verdict.value))
+        if result.verdict is not c.expect:
+            raise ClaimCheckFailed(
+                f"claim {c.id} ({c.title})\n  expected: {c.expect.value}, got: {result.verdict.value}\n"
+                + result.explain()
+            )
+
+    def reportinfo(self):
+        return self.path, max(self._conf().line - 1, 0), self.name
+
+
+class MissingNumericItem(_ClaimItem):
+    def runtest(self):
+        pytest.skip(f"claim {self.claim_id} has no numeric confirmation")
+
+
+# Keep Verdict importable from here for plugin users.
+__all__ = ["Verdict", "SymbolicItem", "NumericItem", "MissingNumericItem"]

@@ -1,0 +1,168 @@
+"""Running checks: claims -> checks -> results.
+
+Each check runs under its time limit; an exception or a timeout becomes an
+``inconclusive`` result that says what happened, never a crash of the run.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional
+
+from .limits import CheckTimeout, time_limit
+from .model import Claim, Confirmation, NumericContext, NumericResult, SymbolicResult, Verdict
+from .registry import REGISTRY, Registry
+
+_UNSET = object()
+
+
+def _failure_detail(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {tb[-1].filename}:{tb[-1].lineno}" if tb else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def run_symbolic(claim: Claim, answer: Any = _UNSET) -> SymbolicResult:
+    """Run the claim's SymPy check (with ``answer`` replacing the claim's)."""
+    answer = claim.answer if answer is _UNSET else answer
+    start = time.perf_counter()
+    try:
+        with time_limit(claim.timeout_s):
+            result = claim.check(answer) if claim.takes_answer else claim.check()
+        if not isinstance(result, SymbolicResult):
+            result = SymbolicResult(
+                Verdict.INCONCLUSIVE,
+                method="invalid check",
+                detail=f"the check returned {type(result).__name__}, not a SymbolicResult",
+            )
+    except CheckTimeout as exc:
+        result = SymbolicResult(Verdict.INCONCLUSIVE, method="timeout", detail=str(exc))
+    except Exception as exc:  # a broken check is reported, not raised
+        result = SymbolicResult(Verdict.INCONCLUSIVE, method="error", detail=_failure_detail(exc))
+    result.check = f"{claim.module}.{claim.check.__name__}"
+    result.elapsed_s = time.perf_counter() - start
+    return result
+
+
+def run_numeric(conf: Confirmation, *, answer: Any = None, full: bool = False) -> NumericResult:
+    """Run one numeric confirmation with its fixed seed."""
+    start = time.perf_counter()
+    ctx = NumericContext(seed=conf.seed, answer=answer, full=full)
+    try:
+        with time_limit(conf.timeout_s):
+            result = conf.run(ctx)
+        if not isinstance(result, NumericResult):
+            result = NumericResult(
+                verdict=Verdict.INCONCLUSIVE,
+                detail=f"the confirmation returned {type(result).__name__}, not a NumericResult",
+            )
+        elif not result.evidence and result.verdict is Verdict.INCONCLUSIVE and not result.detail:
+            result.detail = "the confirmation produced no evidence"
+    except CheckTimeout as exc:
+        result = NumericResult(verdict=Verdict.INCONCLUSIVE, detail=f"timeout: {exc}")
+    except Exception as exc:
+        result = NumericResult(verdict=Verdict.INCONCLUSIVE, detail=f"error: {_failure_detail(exc)}")
+    result.check = f"{conf.module}.{conf.name}"
+    result.seed = conf.seed
+    result.elapsed_s = time.perf_counter() - start
+    return result
+
+
+def skipped_numeric(conf: Confirmation, reason: str) -> NumericResult:
+    return NumericResult(
+        verdict=Verdict.INCONCLUSIVE, check=f"{conf.module}.{conf.name}", seed=conf.seed, skipped=reason
+    )
+
+
+# Claim status, from the checks' verdicts and the claim's expectation.
+VERIFIED = "verified"            # symbolic and every numeric check agree with the expectation
+SYMBOLIC_ONLY = "symbolic-only"  # symbolic agrees; no numeric confirmation ran (none declared, or skipped)
+FAILED = "failed"                # some check gave the opposite of the expectation
+INCONCLUSIVE = "inconclusive"    # some check could not decide (timeout, error, too little evidence)
+STATUSES = (VERIFIED, SYMBOLIC_ONLY, FAILED, INCONCLUSIVE)
+
+
+@dataclass
+class ClaimOutcome:
+    claim: Claim
+    symbolic: SymbolicResult
+    numeric: list = field(default_factory=list)
+    declared_numeric: int = 0
+
+    @property
+    def status(self) -> str:
+        expected = self.claim.expect
+        opposite = Verdict.FAILS if expected is Verdict.HOLDS else Verdict.HOLDS
+        ran = [r for r in self.numeric if not r.skipped]
+        verdicts = [self.symbolic.verdict] + [r.verdict for r in ran]
+        if any(v is opposite for v in verdicts):
+            return FAILED
+        if any(v is not expected for v in verdicts):
+            return INCONCLUSIVE
+        return VERIFIED if ran else SYMBOLIC_ONLY
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (VERIFIED, SYMBOLIC_ONLY)
+
+    def to_dict(self) -> dict:
+        d = self.claim.describe()
+        d["status"] = self.status
+        d["symbolic"] = self.symbolic.to_dict()
+        d["numeric"] = [r.to_dict() for r in self.numeric]
+        d["numeric_declared"] = self.declared_numeric
+        if not self.declared_numeric:
+            d["numeric_missing"] = "this claim has no numeric confirmation"
+        return d
+
+
+ProgressFn = Callable[[str, str, Any], None]
+
+
+def verify(
+    claims: Optional[Iterable[Claim]] = None,
+    *,
+    registry: Registry = REGISTRY,
+    full: bool = False,
+    progress: Optional[ProgressFn] = None,
+) -> list[ClaimOutcome]:
+    """Run every check of ``claims`` (default: all) and collect outcomes.
+
+    ``progress(kind, name, result)`` is called after each check.
+    """
+    claims = list(registry if claims is None else claims)
+    outcomes = []
+    for c in claims:
+        sym = run_symbolic(c)
+        if progress:
+            progress("symbolic", c.id, sym)
+        confs = registry.confirmations(c.id)
+        numeric = []
+        for conf in confs:
+            if conf.slow and not full:
+                res = skipped_numeric(conf, "long training: runs with --full")
+            else:
+                res = run_numeric(conf, answer=c.answer, full=full)
+            if progress:
+                progress("numeric", conf.qualname, res)
+            numeric.append(res)
+        outcomes.append(ClaimOutcome(c, sym, numeric, declared_numeric=len(confs)))
+    return outcomes
+
+
+def count_checks(claims: Iterable[Claim], registry: Registry = REGISTRY) -> int:
+    return sum(1 + len(registry.confirmations(c.id)) for c in claims)
+
+
+def summarize(outcomes: Iterable[ClaimOutcome]) -> dict:
+    outcomes = list(outcomes)
+    counts = {s: 0 for s in STATUSES}
+    for o in outcomes:
+        counts[o.status] += 1
+    return {
+        "claims": len(outcomes),
+        **counts,
+        "numeric_missing": sum(1 for o in outcomes if not o.declared_numeric),
+        "ok": all(o.ok for o in outcomes),
+    }

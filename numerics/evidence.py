@@ -1,0 +1,221 @@
+"""Turning numbers into :class:`Evidence`: one function per kind of error bar.
+
+    compare(...)        the general rule: estimate <relation> reference within tolerance
+    mc_mean(...)        Monte Carlo mean with its standard error (policy z)
+    mc_difference(...)  paired Monte Carlo: mean of a per-sample difference
+    bounded_mean(...)   mean of bounded values with Hoeffding's envelope
+    roundoff(...)       deterministic float computation with a gamma_n bound
+    solver(...)         a value from a solver that reports its own error bound
+
+The verdict of each relation on ``delta = estimate - reference`` with
+tolerance ``t``:
+
+    ==   holds if |delta| <= t, else fails
+    <=   holds if delta <= t, else fails
+    >=   holds if delta >= -t, else fails
+    <    holds if delta < -t, fails if delta > t, else inconclusive
+    >    holds if delta > t, fails if delta < -t, else inconclusive
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+
+from derivcheck.model import RELATIONS, Evidence, Verdict
+
+from . import policy
+
+
+def judge(delta: float, relation: str, tolerance: float) -> Verdict:
+    if relation not in RELATIONS:
+        raise ValueError(f"relation must be one of {RELATIONS}, not {relation!r}")
+    if not np.isfinite(delta):
+        return Verdict.FAILS if np.isinf(delta) and relation == "==" else Verdict.INCONCLUSIVE
+    if relation == "==":
+        return Verdict.HOLDS if abs(delta) <= tolerance else Verdict.FAILS
+    if relation == "<=":
+        return Verdict.HOLDS if delta <= tolerance else Verdict.FAILS
+    if relation == ">=":
+        return Verdict.HOLDS if delta >= -tolerance else Verdict.FAILS
+    if relation == "<":
+        return Verdict.HOLDS if delta < -tolerance else Verdict.FAILS if delta > tolerance else Verdict.INCONCLUSIVE
+    return Verdict.HOLDS if delta > tolerance else Verdict.FAILS if delta < -tolerance else Verdict.INCONCLUSIVE
+
+
+def _delta(estimate, reference) -> float:
+    if isinstance(estimate, complex) or isinstance(reference, complex):
+        return abs(complex(estimate) - complex(reference))
+    return float(estimate) - float(reference)
+
+
+def compare(
+    quantity: str,
+    estimate,
+    reference,
+    *,
+    tolerance: float,
+    rule: str,
+    error: float,
+    error_kind: str,
+    n: int,
+    seed: Optional[int] = None,
+    relation: str = "==",
+    z: Optional[float] = None,
+    detail: str = "",
+) -> Evidence:
+    estimate = complex(estimate) if np.iscomplexobj(estimate) else float(estimate)
+    reference = complex(reference) if np.iscomplexobj(reference) else float(reference)
+    if isinstance(estimate, complex) or isinstance(reference, complex):
+        if relation != "==":
+            raise ValueError("complex values can only be compared with '=='")
+    verdict = judge(_delta(estimate, reference), relation, tolerance)
+    return Evidence(
+        quantity=quantity,
+        estimate=estimate,
+        reference=reference,
+        relation=relation,
+        error=float(error),
+        error_kind=error_kind,
+        tolerance=float(tolerance),
+        rule=rule,
+        n=int(n),
+        seed=seed,
+        verdict=verdict,
+        z=z,
+        detail=detail,
+    )
+
+
+def mc_mean(
+    quantity: str,
+    samples,
+    reference: float,
+    *,
+    seed: Optional[int],
+    relation: str = "==",
+    detail: str = "",
+) -> Evidence:
+    """Mean of i.i.d. samples against ``reference`` with the policy's z."""
+    x = np.asarray(samples, dtype=float).ravel()
+    n = x.size
+    if n < 2:
+        raise ValueError("a Monte Carlo comparison needs at least two samples")
+    mean = float(x.mean())
+    se = float(x.std(ddof=1) / math.sqrt(n))
+    two_sided = relation == "=="
+    zstar = policy.z_two_sided() if two_sided else policy.z_one_sided()
+    tol = zstar * se
+    zscore = (mean - float(reference)) / se if se > 0 else (0.0 if mean == reference else math.inf)
+    if not np.isfinite(mean):
+        detail = (detail + "; " if detail else "") + "non-finite samples: heavy tails are not compared"
+    return compare(
+        quantity,
+        mean,
+        reference,
+        tolerance=tol,
+        rule=(
+            f"{'two' if two_sided else 'one'}-sided normal test at per-comparison false-failure rate "
+            f"{policy.PER_COMPARISON:g}: tolerance z*·se with z* = {zstar:.2f} (detectable discrepancy {tol:.3g})"
+        ),
+        error=se,
+        error_kind="standard error",
+        n=n,
+        seed=seed,
+        relation=relation,
+        z=zscore,
+        detail=detail,
+    )
+
+
+def mc_difference(quantity: str, lhs_samples, rhs_samples, *, seed: Optional[int], relation: str = "==",
+                  detail: str = "") -> Evidence:
+    """Paired samples of both sides: compare the mean difference with 0."""
+    diff = np.asarray(lhs_samples, dtype=float) - np.asarray(rhs_samples, dtype=float)
+    return mc_mean(quantity, diff, 0.0, seed=seed, relation=relation, detail=detail)
+
+
+def bounded_mean(quantity: str, samples, reference: float, *, low: float, high: float,
+                 seed: Optional[int], relation: str = "==", detail: str = "") -> Evidence:
+    """Mean of values in [low, high]: Hoeffding's envelope, no normal approximation."""
+    x = np.asarray(samples, dtype=float).ravel()
+    n = x.size
+    half = policy.hoeffding_halfwidth(n, low, high)
+    return compare(
+        quantity,
+        float(x.mean()),
+        reference,
+        tolerance=half,
+        rule=f"Hoeffding envelope (b-a)·sqrt(ln(2/rate)/(2n)) at rate {policy.PER_COMPARISON:g}",
+        error=float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
+        error_kind="standard error",
+        n=n,
+        seed=seed,
+        relation=relation,
+        detail=detail,
+    )
+
+
+def roundoff(
+    quantity: str,
+    estimate,
+    reference,
+    *,
+    n_ops: int,
+    scale: float,
+    n: int = 1,
+    seed: Optional[int] = None,
+    relation: str = "==",
+    u: float = policy.UNIT_ROUNDOFF,
+    detail: str = "",
+) -> Evidence:
+    """A deterministic float result against exact arithmetic's value.
+
+    Tolerance ``gamma(n_ops) * scale``: a rigorous bound for ``n_ops``
+    rounding errors on values of magnitude ``scale`` (zero false failures).
+    """
+    g = policy.gamma(n_ops, u)
+    tol = g * float(scale)
+    return compare(
+        quantity,
+        estimate,
+        reference,
+        tolerance=tol,
+        rule=f"roundoff bound gamma_{n_ops}·scale (Higham), scale = {scale:.3g}",
+        error=tol,
+        error_kind="roundoff bound",
+        n=n,
+        seed=seed,
+        relation=relation,
+        detail=detail,
+    )
+
+
+def solver(
+    quantity: str,
+    estimate,
+    reference,
+    *,
+    bound: float,
+    rule: str,
+    n: int,
+    error_kind: str = "solver error bound",
+    seed: Optional[int] = None,
+    relation: str = "==",
+    detail: str = "",
+) -> Evidence:
+    """A value from an ODE solver or quadrature routine with its own error bound."""
+    return compare(
+        quantity,
+        estimate,
+        reference,
+        tolerance=bound,
+        rule=rule,
+        error=bound,
+        error_kind=error_kind,
+        n=n,
+        seed=seed,
+        relation=relation,
+        detail=detail,
+    )

@@ -1,0 +1,1 @@
+"""Rendering results as HTML and JSON.  Nothing here decides a verdict."""
