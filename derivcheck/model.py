@@ -184,6 +184,10 @@ class Plot:
     caption: str = ""
     kind: str = "line"
     ncols: int = 5
+    equal_aspect: bool = False
+
+    def to_dict(self) -> dict:
+        return _jsonable(dataclasses.asdict(self))
 
 
 @dataclass

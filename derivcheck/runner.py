@@ -166,3 +166,21 @@ def summarize(outcomes: Iterable[ClaimOutcome]) -> dict:
         "numeric_missing": sum(1 for o in outcomes if not o.declared_numeric),
         "ok": all(o.ok for o in outcomes),
     }
+
+
+def document(outcomes: Iterable[ClaimOutcome], *, full: bool = False) -> dict:
+    """The JSON document of a run: what ``verify --json`` prints and ``report`` renders."""
+    import datetime
+
+    from . import __version__
+    from .numerics import policy
+
+    outcomes = list(outcomes)
+    return {
+        "derivcheck": __version__,
+        "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "profile": "full" if full else "quick",
+        "policy": policy.describe(),
+        "summary": summarize(outcomes),
+        "claims": [o.to_dict() for o in outcomes],
+    }

@@ -1,0 +1,113 @@
+"""The command line: exit codes, --only, --json schema, list, report."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+from derivcheck import REGISTRY
+from derivcheck.cli import main
+from derivcheck.derivations import prove
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # results cache goes to tmp_path/.derivcheck
+
+
+@pytest.fixture
+def failing_claim(registry, monkeypatch):
+    """Temporarily add a false claim to the global registry."""
+    reg = type(REGISTRY)()
+
+    @reg.claim("zz_demo.false_identity", questions=["ift6135-h22/4.3"], statement=r"\alpha = \alpha + 1")
+    def false_identity():
+        a = sp.Symbol("alpha", positive=True)
+        return prove.equal(a, a + 1)
+
+    monkeypatch.setitem(REGISTRY._claims, "zz_demo.false_identity", reg.get("zz_demo.false_identity"))
+    return "zz_demo.false_identity"
+
+
+def _verify_json(capsys, *args):
+    code = main(["verify", "--json", "--quiet", *args])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_verify_passes_on_gan_dynamics(capsys):
+    code, doc = _verify_json(capsys, "--only", "gan_dynamics")
+    assert code == 0
+    assert doc["summary"]["ok"] is True and doc["summary"]["claims"] >= 9
+
+
+def test_verify_json_schema(capsys):
+    code, doc = _verify_json(capsys, "--only", "ift6135-h22/4.3")
+    assert code == 0
+    assert {"derivcheck", "generated", "profile", "policy", "summary", "claims"} <= set(doc)
+    assert doc["claims"], "the selection matched claims"
+    for c in doc["claims"]:
+        assert {"id", "questions", "statement", "assumptions", "expect", "status", "symbolic", "numeric"} <= set(c)
+        assert any(q.startswith("ift6135-h22/4.3") for q in c["questions"])
+        assert c["symbolic"]["verdict"] in ("holds", "fails", "inconclusive")
+        assert {"method", "residual", "counterexample", "elapsed_s", "check"} <= set(c["symbolic"])
+        assert c["numeric"], f"{c['id']} has numeric results"
+        for r in c["numeric"]:
+            assert r["verdict"] in ("holds", "fails", "inconclusive")
+            assert r["seed"] is not None and r["evidence"]
+            for e in r["evidence"]:
+                assert {"quantity", "estimate", "reference", "relation", "error", "error_kind", "tolerance",
+                        "rule", "n", "seed", "verdict"} <= set(e)
+    json.dumps(doc)  # round-trips
+
+
+def test_failing_claim_gives_exit_code_1(capsys, failing_claim):
+    code, doc = _verify_json(capsys, "--only", failing_claim)
+    assert code == 1
+    [c] = doc["claims"]
+    assert c["status"] == "failed" and c["symbolic"]["verdict"] == "fails"
+    assert c["symbolic"]["counterexample"]
+    assert c["numeric_missing"]
+
+
+def test_failing_claim_is_explained_in_text_mode(capsys, failing_claim):
+    assert main(["verify", "--quiet", "--only", failing_claim]) == 1
+    out = capsys.readouterr().out
+    assert "!! failed" in out and "residual" in out
+
+
+def test_unknown_pattern_is_a_usage_error(capsys):
+    assert main(["verify", "--only", "no_such_claim_anywhere"]) == 2
+    assert "derivcheck list" in capsys.readouterr().err
+
+
+def test_list_shows_claims_questions_and_status(capsys):
+    assert main(["list", "--only", "gan_dynamics"]) == 0
+    out = capsys.readouterr().out
+    assert "gan_dynamics.eigenvalues" in out and "ift6135-h22/4.3" in out and "not run" in out
+    main(["verify", "--quiet", "--only", "gan_dynamics.eigenvalues"])
+    capsys.readouterr()
+    assert main(["list", "--json", "--only", "gan_dynamics.eigenvalues"]) == 0
+    [row] = json.loads(capsys.readouterr().out)["claims"]
+    assert row["status"] == "verified" and row["numeric"]
+
+
+def test_report_from_saved_results(tmp_path, capsys):
+    assert main(["verify", "--quiet", "--only", "gan_dynamics", "--save", "res.json"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--results", "res.json", "-o", "sub/out.html"]) == 0
+    html = (tmp_path / "sub" / "out.html").read_text()
+    assert "gan_dynamics.behaviour" in html and "<svg" in html
+    assert main(["report", "--results", "missing.json", "-o", "x.html"]) == 2
+
+
+@pytest.mark.skipif(shutil.which("derivcheck") is None and not (sys.prefix and shutil.which(
+    "derivcheck", path=sys.prefix + "/bin")), reason="console script not installed")
+def test_console_script_runs():
+    exe = shutil.which("derivcheck") or shutil.which("derivcheck", path=sys.prefix + "/bin")
+    proc = subprocess.run([exe, "verify", "--json", "--quiet", "--only", "gan_dynamics.update_matrix"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [c["id"] for c in doc["claims"]] == ["gan_dynamics.update_matrix"]
