@@ -298,8 +298,20 @@ class Claim:
             "expect": self.expect.value,
             "note": self.note,
             "answer": None if self.answer is None else _answer_text(self.answer),
+            "answer_is_latex": _answer_is_latex(self.answer),
             "source": f"{self.module}:{self.line}",
         }
+
+
+def _answer_is_latex(answer: Any) -> bool:
+    try:
+        import sympy
+    except ImportError:  # pragma: no cover
+        return False
+    if isinstance(answer, sympy.Basic):
+        return True
+    return isinstance(answer, (set, frozenset, list, tuple)) and bool(answer) and all(
+        isinstance(a, sympy.Basic) for a in answer)
 
 
 def _answer_text(answer: Any) -> str:
@@ -308,8 +320,9 @@ def _answer_text(answer: Any) -> str:
 
         if isinstance(answer, sympy.Basic):
             return sympy.latex(answer)
-        if isinstance(answer, (set, frozenset, list, tuple)) and all(isinstance(a, sympy.Basic) for a in answer):
-            return ", ".join(sympy.latex(a) for a in sorted(answer, key=sympy.default_sort_key))
+        if _answer_is_latex(answer):
+            items = answer if isinstance(answer, (list, tuple)) else sorted(answer, key=sympy.default_sort_key)
+            return ", ".join(sympy.latex(a) for a in items)
     except ImportError:  # pragma: no cover
         pass
     return str(answer)
