@@ -55,6 +55,22 @@ def pytest_collect_file(file_path: Path, parent):
     return TopicFile.from_parent(parent, path=file_path, package=package, module=module)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    """A topic file named on the command line (``pytest derivations/vae.py``)
+    would also be imported by pytest's Python collector under a second name
+    (``derivations.vae``), declaring its claims twice; :class:`TopicFile`
+    already collects it, so the Python collector gets an empty stand-in."""
+    if _topic(module_path) is not None:
+        return _NothingToCollect.from_parent(parent, path=module_path)
+    return None
+
+
+class _NothingToCollect(pytest.File):
+    def collect(self):
+        return []
+
+
 class ClaimCheckFailed(Exception):
     def __init__(self, text: str):
         super().__init__(text)

@@ -31,3 +31,11 @@ def test_failure_text_carries_the_residual():
     r = SymbolicResult(Verdict.FAILS, method="m", residual="alpha**2", counterexample={"alpha": "1/2"})
     text = r.explain()
     assert "residual: alpha**2" in text and "alpha = 1/2" in text
+
+
+def test_a_topic_file_named_directly_is_collected_once():
+    proc = _pytest("derivations/gan_dynamics.py", "numerics/gan_dynamics.py", "--collect-only", "-q")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if "::" in ln]
+    assert len(lines) == len(set(lines))
+    assert "derivations/gan_dynamics.py::gan_dynamics.update_matrix" in lines
