@@ -331,11 +331,13 @@ def _answer_text(answer: Any) -> str:
 @dataclass
 class NumericContext:
     """What a numeric confirmation receives: its seed, a seeded generator,
-    the claim's answer (possibly a variant's) and the run profile."""
+    the claim's answer (possibly a variant's), the run profile and the ID of
+    the claim it is confirming (one function may confirm several claims)."""
 
     seed: int
     answer: Any = None
     full: bool = False
+    claim_id: str = ""
 
     def __post_init__(self):
         import numpy as np

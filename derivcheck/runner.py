@@ -48,7 +48,7 @@ def run_symbolic(claim: Claim, answer: Any = _UNSET) -> SymbolicResult:
 def run_numeric(conf: Confirmation, *, answer: Any = None, full: bool = False) -> NumericResult:
     """Run one numeric confirmation with its fixed seed."""
     start = time.perf_counter()
-    ctx = NumericContext(seed=conf.seed, answer=answer, full=full)
+    ctx = NumericContext(seed=conf.seed, answer=answer, full=full, claim_id=conf.claim_id)
     try:
         with time_limit(conf.timeout_s):
             result = conf.run(ctx)
