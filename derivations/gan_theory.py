@@ -73,8 +73,7 @@ class NotLinearFunctional(ValueError):
 
 def expectation_terms(functional: sp.Expr) -> tuple[list, sp.Expr]:
     """Split into ([(coefficient, E_pk, h), ...], constant)."""
-    expr = sp.expand(sp.sympify(functional) if not isinstance(functional, sp.Basic) else functional,
-                     log=False, deep=False)
+    expr = sp.expand(prove.as_expr(functional), log=False, deep=False)
     terms, constant = [], sp.Integer(0)
     for term in sp.Add.make_args(expr):
         ops = [a for a in term.atoms(sp.Function) if a.func in EXPECTATIONS]
