@@ -202,9 +202,6 @@ class Table:
     def to_dict(self) -> dict:
         return _jsonable(dataclasses.asdict(self))
 
-    def to_dict(self) -> dict:
-        return _jsonable(dataclasses.asdict(self))
-
 
 @dataclass
 class NumericResult:
