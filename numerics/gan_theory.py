@@ -42,7 +42,6 @@ are cached per seed, so the confirmations of one training share it.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from derivcheck.derivations import gan_theory as sym
 from . import evidence, policy
 from .flows import Mixture
 from .quadrature import Quadrature, agree, integrate, mc_against
-from .torchkit import device, seeded, torch
+from .torchkit import device, seeded, torch, torch_threads
 
 # --------------------------------------------------------------------------
 # Laws
@@ -315,17 +314,6 @@ def density_from_optimal_d(ctx):
 # --------------------------------------------------------------------------
 # Torch discriminator
 # --------------------------------------------------------------------------
-@contextlib.contextmanager
-def _single_thread():
-    t = torch()
-    old = t.get_num_threads()
-    t.set_num_threads(1)
-    try:
-        yield
-    finally:
-        t.set_num_threads(old)
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     name: str
@@ -377,7 +365,7 @@ def trained_discriminator(config: TrainConfig, seed: int) -> TrainedDiscriminato
         return _TRAINED[key]
     t = torch()
     start = time.perf_counter()
-    with _single_thread():
+    with torch_threads(1):
         gen = seeded(seed)
         rng = np.random.default_rng(seed)
         dev = device()
@@ -828,7 +816,7 @@ def regression_gaps(seed: int) -> dict:
     if seed in _REG_RUNS:
         return _REG_RUNS[seed]
     t = torch()
-    with _single_thread():
+    with torch_threads(1):
         gen = seeded(seed)
         R, n, d = REG_R, REG_N, REG_D
         w_true = t.randn(R, d, 1, generator=gen, dtype=t.float64) / math.sqrt(d)

@@ -22,8 +22,7 @@ from derivcheck import NumericResult, Plot, Series, confirms
 from derivcheck.derivations import masked_conv as sym
 
 from . import evidence
-from .contrastive import single_threaded
-from .torchkit import seeded, torch
+from .torchkit import seeded, single_threaded, torch
 
 HIDDEN = 4
 W_LOW, W_HIGH = 0.5, 1.5

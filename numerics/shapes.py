@@ -72,8 +72,7 @@ from derivcheck.derivations import contrastive as sym
 from derivcheck.registry import stable_seed
 
 from . import evidence, policy
-from .contrastive import single_threaded
-from .torchkit import device, seeded, torch
+from .torchkit import device, seeded, single_threaded, torch
 
 # --------------------------------------------------------------------------
 # Data set
