@@ -3,6 +3,8 @@
     derivcheck list   [--only PATTERN] [--results FILE] [--json]
     derivcheck verify [--only PATTERN] [--full] [--json] [--save FILE] [--quiet]
     derivcheck report [-o FILE] [--only PATTERN] [--full] [--results FILE]
+    derivcheck grade SUBMISSION.yaml [--format json|gradescope|html] [-o FILE]
+    derivcheck check QID --answer TEXT [--json]
 
 Exit codes: 0 every selected claim verified (or symbolic-only), 1 some claim
 failed or was inconclusive, 2 usage error (bad pattern, unreadable file).
@@ -207,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--save", metavar="FILE", help=f"where to save the results JSON (default {LAST_RESULTS})")
     r.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     r.set_defaults(func=cmd_report)
+
+    from .grading.cli import add_commands as add_grading_commands
+
+    add_grading_commands(sub)
     return p
 
 

@@ -1,0 +1,663 @@
+r"""From syntax to meaning: names, applications, binders and ambiguity.
+
+:func:`readings` takes a student's text and a question's :class:`Context` and
+returns every *reading* of it as an :class:`~grading.expr.Expr`.  Almost
+always there is exactly one.  When the notation genuinely allows two
+(``\log 2(1-D)``: log(2(1-D)) or log(2)·(1-D); ``1/2x``; ``x^23``), each
+reading is produced and labelled, and the grader says so instead of picking
+one silently.
+
+Name resolution is by whitelist: a name must be an object of the context
+(with its aliases), a support variable where one is expected, an index bound
+by an enclosing sum, or one of the constants e, π, i (when the context says
+``i`` is the imaginary unit) and the identity ``I``.  ``p(x)`` is an
+application when ``p`` is a density or field of the context and a product
+otherwise.  Anything else is a :class:`NotationError` with its position.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+from . import expr as X
+from .context import Context, canonical
+from .expr import Expr
+from .syntax import ParseError, S, parse
+
+MAX_AMBIGUITIES = 4
+
+
+class NotationError(ParseError):
+    """The input parses but uses notation outside the question's context."""
+
+
+@dataclass
+class Reading:
+    expr: Expr
+    choices: tuple
+    labels: tuple  # one label per ambiguity point, describing the choice taken
+
+    def describe(self) -> str:
+        return "; ".join(self.labels)
+
+
+# --------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------
+def subname(s: S) -> Optional[str]:
+    """The canonical text of a subscript, when it is a plain name or number."""
+    k = s.kind
+    if k == "number":
+        return s.value
+    if k in ("letter", "word"):
+        return s.value
+    if k == "kl":
+        return "KL"
+    if k == "juxt":
+        parts = [subname(a) for a in s.args]
+        return None if None in parts else "".join(parts)
+    if k in ("sub", "sup", "prime"):
+        return build_name(s)
+    if k == "list":
+        parts = [subname(a) for a in s.args]
+        return None if None in parts else ",".join(parts)
+    if k == "neg" and s.args[0].kind == "number":
+        return "-" + s.args[0].value
+    return None
+
+
+def build_name(s: S) -> Optional[str]:
+    """``W_p``, ``F_{12}``, ``X'``, ``D^*``, ``q_\\phi``... as one canonical name, or None."""
+    k = s.kind
+    if k in ("letter", "word"):
+        return s.value
+    if k == "sub":
+        b = build_name(s.args[0])
+        si = subname(s.args[1])
+        return None if b is None or si is None else f"{b}_{si}"
+    if k == "prime":
+        b = build_name(s.args[0])
+        return None if b is None else b + "'"
+    if k == "sup":
+        b = build_name(s.args[0])
+        arg = s.args[1]
+        if b is None:
+            return None
+        if arg.kind == "star":
+            return b + "^*"
+        if arg.kind == "primes":
+            return b + "'" * arg.value
+        if arg.kind == "number" and arg.value.startswith("-"):
+            return f"{b}^{arg.value}"
+        if arg.kind == "neg" and arg.args[0].kind == "number":
+            return f"{b}^-{arg.args[0].value}"
+        return None
+    return None
+
+
+def _unwrap_postfix(s: S):
+    """The innermost atom of a postfix chain and the operations applied to it (inner first)."""
+    ops = []
+    while s.kind in ("call", "sup", "sub", "prime") and s.args:
+        ops.append(s)
+        s = s.args[0]
+    return s, list(reversed(ops))
+
+
+def _juxt_items(s: S) -> list:
+    return list(s.args) if s.kind == "juxt" else [s]
+
+
+class Resolver:
+    def __init__(self, ctx: Context, choices=(), trusted: bool = False, text: str = ""):
+        self.ctx = ctx
+        self.choices = tuple(choices)
+        self.points: list = []  # (position, label_a, label_b)
+        self.trusted = trusted
+        self.bound: list = []
+        self.text = text
+
+    # -- errors and choices ---------------------------------------------------------
+    def error(self, msg: str, s: Optional[S] = None):
+        raise NotationError(msg, s.pos if s is not None else None, text=self.text)
+
+    def choose(self, s: S, label_a: str, label_b: str) -> int:
+        k = len(self.points)
+        self.points.append((s.pos, label_a, label_b))
+        return self.choices[k] if k < len(self.choices) else 0
+
+    def known_names(self) -> str:
+        names = self.ctx.names()
+        return ", ".join(names) if names else "(none)"
+
+    # -- dispatch ------------------------------------------------------------------------
+    def r(self, s: S) -> Expr:
+        method = getattr(self, "r_" + s.kind, None)
+        if method is None:
+            self.error(f"{s.kind} is not allowed here", s)
+        return method(s)
+
+    # -- top level -------------------------------------------------------------------------
+    def r_rel(self, s):
+        return Expr("rel", tuple(self.r(a) for a in s.args), tuple(s.value))
+
+    def r_cont(self, s):
+        return Expr("cont", tuple(self.r(a) for a in s.args), tuple(s.value))
+
+    def r_list(self, s):
+        return Expr("list", tuple(self.r(a) for a in s.args))
+
+    # -- atoms -------------------------------------------------------------------------------
+    def r_number(self, s):
+        if s.meta.get("bare_multidigit"):  # only reached outside a superscript (never)
+            pass
+        try:
+            return X.num(Fraction(s.value))
+        except (ValueError, ZeroDivisionError):  # pragma: no cover - the tokenizer only emits numbers
+            self.error(f"bad number {s.value!r}", s)
+
+    def r_const(self, s):
+        if s.value == "pi":
+            return Expr("const", (), "pi")
+        if s.value == "inf":
+            return Expr("const", (), "inf")
+        return Expr("const", (), s.value)
+
+    def name_expr(self, name: str, s: S) -> Expr:
+        """A bare name: bound index, context object, variable, constant."""
+        if name in self.bound:
+            return Expr("bound", (), name)
+        obj = self.ctx.lookup(name)
+        if obj is not None:
+            if obj.kind == "joint":
+                self.error(f"{obj.name} is a joint density: write it with its arguments, e.g. "
+                           f"{obj.name}({', '.join(obj.over)})", s)
+            if obj.kind == "density":
+                return Expr("density", (), (obj.name, tuple(obj.over), tuple(obj.given)))
+            return X.sym(obj.name)
+        if name == "e":
+            return Expr("const", (), "e")
+        if name == "i" and self.ctx.imaginary_unit:
+            return Expr("const", (), "i")
+        if name == "I":
+            return Expr("ident", (), None)
+        if self.ctx.var(name) is not None:
+            self.error(f"{name} is a variable of integration/expectation here and has no value of its own", s)
+        self.error(f"unknown symbol {_show(name)}; this question's notation: {self.known_names()}", s)
+
+    def r_letter(self, s):
+        return self.name_expr(s.value, s)
+
+    def r_word(self, s):
+        return self.name_expr(s.value, s)
+
+    def r_brace(self, s):
+        return self.r(s.args[0])
+
+    def r_group(self, s):
+        args = s.args[0]
+        if args.value is not None:
+            self.error(f"unexpected '{args.value}' in a bracket", args)
+        items = [self.r(a) for a in args.args]
+        if not items:
+            self.error("empty brackets", s)
+        if len(items) == 1:
+            return items[0]
+        return Expr("tuple", tuple(items))
+
+    def r_set(self, s):
+        args = s.args[0]
+        if args.value is not None:
+            self.error(f"unexpected '{args.value}' in a set", args)
+        return Expr("set", tuple(self.r(a) for a in args.args))
+
+    def r_abs(self, s):
+        return X.fn("abs", self.r(s.args[0]))
+
+    def r_norm(self, s):
+        return X.fn("norm", self.r(s.args[0]))
+
+    def r_frac(self, s):
+        return X.div(self.r(s.args[0]), self.r(s.args[1]))
+
+    def r_sqrt(self, s):
+        return X.fn("sqrt", self.r(s.args[0]))
+
+    def r_root(self, s):
+        return X.fn("root", self.r(s.args[1]), self.r(s.args[0]))
+
+    def r_matrix(self, s):
+        rows = [[self.r(e) for e in row.args] for row in s.args]
+        if not rows or not rows[0]:
+            self.error("an empty matrix", s)
+        widths = {len(r) for r in rows}
+        if len(widths) != 1:
+            self.error(f"matrix rows of different lengths {sorted(widths)}", s)
+        c = widths.pop()
+        entries = tuple(e for row in rows for e in row)
+        m = Expr("matrix", entries, (len(rows), c))
+        if s.value == "vmatrix":
+            return X.fn("det", m)
+        return m
+
+    def r_kl(self, s):
+        self.error("KL needs its two arguments: D_{KL}(q \\| p)", s)
+
+    def r_jsd(self, s):
+        self.error("JSD needs its two arguments: JSD(p_0, p_1)", s)
+
+    def r_top(self, s):
+        self.error("a transpose needs something to transpose", s)
+
+    # -- operators ---------------------------------------------------------------------------------
+    def r_add(self, s):
+        return X.add(self.r(s.args[0]), self.r(s.args[1]))
+
+    def r_minus(self, s):
+        return X.add(self.r(s.args[0]), X.neg(self.r(s.args[1])))
+
+    def r_neg(self, s):
+        return X.neg(self.r(s.args[0]))
+
+    def r_pm(self, s):
+        return Expr("pm", (self.r(s.args[0]), self.r(s.args[1])))
+
+    def r_mp(self, s):
+        return Expr("pm", (self.r(s.args[0]), X.neg(self.r(s.args[1]))))
+
+    def r_mul(self, s):
+        return X.mul(self.r(s.args[0]), self.r(s.args[1]))
+
+    def r_kron(self, s):
+        a, b = self.r(s.args[0]), self.r(s.args[1])
+        return Expr("kron", (a, b))
+
+    def r_hadamard(self, s):
+        return Expr("hadamard", (self.r(s.args[0]), self.r(s.args[1])))
+
+    def r_div(self, s):
+        num, den = s.args
+        if den.kind == "juxt" and len(den.args) > 1:
+            items = den.args
+            first = self.r(items[0])
+            rest = [self.r(i) for i in items[1:]]
+            a = X.div(self.r(num), X.mul(first, *rest))
+            b = X.mul(X.div(self.r(num), first), *rest)
+            pick = self.choose(s, f"'/' divides by the whole product: {a}", f"'/' divides by the first factor only: {b}")
+            return a if pick == 0 else b
+        return X.div(self.r(num), self.r(den))
+
+    # -- juxtaposition and calls -----------------------------------------------------------------
+    def factors(self, s: S) -> list:
+        """The factors of an implicit product, each with whether it came from a bracket group."""
+        out = []
+        for item in _juxt_items(s):
+            out.extend(self._item_factors(item))
+        return out
+
+    def _item_factors(self, s: S) -> list:
+        if s.kind == "call" and not self._is_application(s):
+            base, group = s.args
+            return self._item_factors(base) + [(self.group_value(group), True)]
+        if s.kind == "group":
+            return [(self.r(s), True)]
+        return [(self.r(s), False)]
+
+    def r_juxt(self, s):
+        return X.mul(*[f for f, _ in self.factors(s)])
+
+    def _is_application(self, s: S) -> bool:
+        base = s.args[0]
+        if base.kind in ("kl", "jsd"):
+            return True
+        if base.kind == "sub" and base.args[0].kind == "letter" and base.args[0].value == "D" and \
+                subname(base.args[1]) in ("KL", "JS", "JSD"):
+            return True
+        name = build_name(base)
+        if name is None:
+            return False
+        obj = self.ctx.lookup(name)
+        return obj is not None and obj.is_function and name not in self.bound
+
+    def group_value(self, group: S) -> Expr:
+        args = group.args[0]
+        if args.value is not None:
+            self.error(f"unexpected '{args.value}' here (only a density or a divergence takes it)", args)
+        items = [self.r(a) for a in args.args]
+        if len(items) != 1:
+            self.error("a tuple cannot multiply an expression", group)
+        return items[0]
+
+    def r_call(self, s):
+        if self._is_application(s):
+            return self.application(s)
+        return X.mul(*[f for f, _ in self._item_factors(s)])
+
+    def application(self, s: S) -> Expr:
+        base, group = s.args
+        if base.kind in ("kl", "jsd") or base.kind == "sub":
+            name = build_name(base)
+            obj = self.ctx.lookup(name) if name else None
+            if obj is None or not obj.is_function:
+                is_js = base.kind == "jsd" or (base.kind == "sub" and subname(base.args[1]) in ("JS", "JSD"))
+                return self.divergence("jsd" if is_js else "kl", group, s)
+        name = build_name(base)
+        obj = self.ctx.lookup(name)
+        args = group.args[0]
+        if args.value not in (None, "|"):
+            self.error(f"unexpected '{args.value}' in the arguments of {name}", args)
+        vars_ = tuple(self.var_name(a) for a in args.args)
+        given = tuple(self.var_name(a) for a in args.meta.get("given", ())) if args.value == "|" else ()
+        if obj.kind == "joint":
+            allowed = set(obj.over)
+            used = list(vars_) + list(given)
+            if len(set(used)) != len(used) or not set(used) <= allowed or not vars_:
+                self.error(f"{obj.name} is a density over {', '.join(obj.over)}: its arguments must be "
+                           f"distinct variables among them", group)
+            return Expr("density", (), (obj.name, vars_, given))
+        if obj.kind == "density":
+            if tuple(vars_) != tuple(obj.over) or tuple(given) != tuple(obj.given):
+                want = ",".join(obj.over) + ("|" + ",".join(obj.given) if obj.given else "")
+                self.error(f"{obj.name} is written {obj.name}({want}) in this question", group)
+            return Expr("density", (), (obj.name, tuple(obj.over), tuple(obj.given)))
+        # field
+        if tuple(vars_) != tuple(obj.over) or given:
+            self.error(f"{obj.name} is a function of {', '.join(obj.over)} in this question", group)
+        return X.sym(obj.name)
+
+    def var_name(self, s: S) -> str:
+        name = build_name(s)
+        if name is None or self.ctx.var(name) is None:
+            vs = ", ".join(self.ctx.axis_names) or "(none)"
+            self.error(f"expected a variable ({vs}) here", s)
+        return name
+
+    def density(self, s: S) -> Expr:
+        """A distribution: a density application, a bare density name or a defined mixture."""
+        if s.kind == "call" and self._is_application(s):
+            e = self.application(s)
+            if e.op == "density":
+                return e
+        if s.kind == "group":
+            return self.density(s.args[0].args[0]) if len(s.args[0].args) == 1 else self.error("a tuple", s)
+        name = build_name(s)
+        if name is not None:
+            obj = self.ctx.lookup(name)
+            if obj is not None and obj.kind == "density":
+                return Expr("density", (), (obj.name, tuple(obj.over), tuple(obj.given)))
+            if obj is not None and obj.kind == "joint":
+                self.error(f"{obj.name} needs its arguments here, e.g. {obj.name}({', '.join(obj.over)})", s)
+        self.error("expected a distribution (a density of this question)", s)
+
+    def divergence(self, kind: str, group: S, s: S) -> Expr:
+        args = group.args[0]
+        if args.value == "||":
+            first, second = args.args, args.meta["second"]
+        elif args.value is None and len(args.args) == 2:
+            first, second = args.args[:1], args.args[1:]
+        else:
+            self.error(f"{'KL' if kind == 'kl' else 'JSD'} takes two distributions: (p \\| q) or (p, q)", group)
+        if len(first) != 1 or len(second) != 1:
+            self.error("a divergence takes exactly two distributions", group)
+        p, q = self.density(first[0]), self.density(second[0])
+        if set(p.value[1]) != set(q.value[1]):
+            self.error(f"the two distributions are over different variables ({', '.join(p.value[1])} and "
+                       f"{', '.join(q.value[1])})", group)
+        return Expr(kind, (p, q))
+
+    # -- sub/superscripts --------------------------------------------------------------------
+    def r_sub(self, s):
+        name = build_name(s)
+        if name is not None and (self.ctx.lookup(name) is not None or name in self.bound):
+            return self.name_expr(name, s)
+        base, arg = s.args
+        if base.kind == "norm":
+            order = subname(arg)
+            if order in ("2", "F", "1", "fro", "infty"):
+                o = {"2": 2, "1": 1, "F": "F", "fro": "F"}.get(order, order)
+                return X.fn("norm", self.r(base.args[0]), Expr("num", (), o if isinstance(o, str) else Fraction(o)))
+            self.error(f"norm with subscript {order!r}: use \\|.\\|, \\|.\\|_2 or \\|.\\|_F", arg)
+        if base.kind == "letter" and base.value == "I" and self.ctx.lookup("I") is None:
+            dim = subname(arg)
+            if dim is not None and canonical(dim) in {canonical(d) for d in self.ctx.dims}:
+                real = next(d for d in self.ctx.dims if canonical(d) == canonical(dim))
+                return Expr("ident", (), real)
+            if dim is not None and dim.isdigit():
+                return Expr("ident", (), int(dim))
+            self.error(f"I_{{{dim}}}: the identity's size must be one of {', '.join(self.ctx.dims) or '(none)'}",
+                       arg)
+        if base.kind == "letter" and base.value == "D" and subname(arg) in ("KL", "JS", "JSD"):
+            self.error("a divergence needs its arguments: D_{KL}(q \\| p)", s)
+        shown = name if name is not None else "this subscripted symbol"
+        self.error(f"unknown symbol {_show(shown)}; this question's notation: {self.known_names()}", s)
+
+    def r_prime(self, s):
+        name = build_name(s)
+        if name is not None:
+            return self.name_expr(name, s)
+        self.error("a prime on something that is not a symbol", s)
+
+    def r_sup(self, s):
+        base, arg = s.args
+        name = build_name(s)
+        if name is not None and self.ctx.lookup(name) is not None:
+            return self.name_expr(name, s)
+        if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T" and self.ctx.lookup("T") is None):
+            return Expr("T", (self.r(base),))
+        if arg.kind == "invtop":
+            return Expr("inv", (Expr("T", (self.r(base),)),))
+        if arg.kind in ("star", "primes"):
+            self.error(f"unknown symbol {_show(name or '?')}; this question's notation: {self.known_names()}", s)
+        if base.kind == "letter" and base.value == "e" and self.ctx.lookup("e") is None:
+            return X.fn("exp", self.r(arg))
+        if arg.kind == "number" and arg.meta.get("bare_multidigit"):
+            b = self.r(base)
+            digits = arg.value
+            whole = X.pow_(b, X.num(Fraction(digits)))
+            tex = X.mul(X.pow_(b, X.num(Fraction(digits[0]))), X.num(Fraction(digits[1:])))
+            pick = self.choose(s, f"the exponent is {digits}: {whole}",
+                               f"TeX reads only the first digit as the exponent: {tex}")
+            return whole if pick == 0 else tex
+        return X.pow_(self.r(base), self.r(arg))
+
+    # -- prefix operators ------------------------------------------------------------------------------
+    def r_prefix_app(self, s):
+        prefix, arg = s.args
+        ptype = prefix.meta["type"]
+        if ptype == "EXPECT":
+            return self.expectation(prefix, arg)
+        if ptype in ("SUM", "PROD"):
+            return self.sum_like(prefix, arg, "sum" if ptype == "SUM" else "prod")
+        if ptype == "INT":
+            return self.integral(prefix, arg)
+        name = prefix.value
+        if prefix.meta.get("sub") is not None and name != "log":
+            self.error(f"a subscript on {name} is not supported", prefix.meta["sub"])
+        base = self.r(prefix.meta["sub"]) if prefix.meta.get("sub") is not None else None
+        power = prefix.meta.get("sup")
+
+        def make(x: Expr) -> Expr:
+            if name in ("min", "max") and x.op == "tuple":
+                out = X.fn(name, *x.args)
+            elif name == "stopgrad":
+                out = x
+            elif name == "sim":
+                if x.op != "tuple" or len(x.args) != 2:
+                    self.error("sim takes two vectors: sim(u, v)", prefix)
+                u, v = x.args
+                out = X.div(X.mul(Expr("T", (u,)), v), X.mul(X.fn("norm", u), X.fn("norm", v)))
+            elif name == "log" and base is not None:
+                out = X.fn("log", x, base)
+            else:
+                if x.op == "tuple":
+                    self.error(f"{name} takes one argument", prefix)
+                out = X.fn(name, x)
+            if power is not None:
+                if power.kind == "top":
+                    return Expr("T", (out,))
+                p = self.r(power)
+                out = X.pow_(out, p)
+            return out
+
+        return self.apply_prefix(make, arg, prefix, delimited_rule=True)
+
+    def apply_prefix(self, make, arg: S, prefix: S, delimited_rule: bool) -> Expr:
+        items = _juxt_items(arg)
+        first = items[0]
+        core, ops = _unwrap_postfix(first)
+        if delimited_rule and core.kind == "group":
+            inner_args = core.args[0]
+            if inner_args.value is not None:
+                self.error(f"unexpected '{inner_args.value}' here", inner_args)
+            inner = [self.r(a) for a in inner_args.args]
+            value = make(inner[0] if len(inner) == 1 else Expr("tuple", tuple(inner)))
+            for op in ops:
+                value = self.apply_postfix(value, op)
+            rest = [f for it in items[1:] for f, _ in self._item_factors(it)]
+            return X.mul(value, *rest)
+        facs = self.factors(arg)
+        if len(facs) > 1:
+            k = next((i for i, (_, g) in enumerate(facs) if i > 0 and g), None)
+            if k is not None:
+                whole = make(X.mul(*[f for f, _ in facs]))
+                part = X.mul(make(X.mul(*[f for f, _ in facs[:k]])), *[f for f, _ in facs[k:]])
+                pick = self.choose(prefix, f"the operator applies to the whole product: {whole}",
+                                   f"the operator applies up to the bracket: {part}")
+                return whole if pick == 0 else part
+        return make(X.mul(*[f for f, _ in facs]))
+
+    def apply_postfix(self, value: Expr, op: S) -> Expr:
+        if op.kind == "call":
+            return X.mul(value, self.group_value(op.args[1]))
+        if op.kind == "sup":
+            arg = op.args[1]
+            if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T"):
+                return Expr("T", (value,))
+            return X.pow_(value, self.r(arg))
+        self.error("a subscript or prime after a bracket", op)
+
+    def expectation(self, prefix: S, arg: S) -> Expr:
+        sub = prefix.meta.get("sub")
+        if sub is None:
+            self.error("say which distribution the expectation is over: \\mathbb{E}_{x\\sim p}[...]", prefix)
+        if sub.kind == "sim":
+            vars_ = self._vars_of(sub.args[0])
+            dens = self.density(sub.args[1])
+            if set(vars_) != set(dens.value[1]):
+                self.error(f"{', '.join(vars_)} ~ {dens}: the distribution is over "
+                           f"{', '.join(dens.value[1])}", sub)
+        else:
+            dens = self.density(sub)
+            vars_ = dens.value[1]
+        if prefix.meta.get("sup") is not None:
+            self.error("a superscript on \\mathbb{E}", prefix.meta["sup"])
+        return self.apply_prefix(lambda body: Expr("E", (dens, body), tuple(vars_)), arg, prefix,
+                                 delimited_rule=True)
+
+    def _vars_of(self, s: S) -> tuple:
+        if s.kind == "list":
+            return tuple(self.var_name(a) for a in s.args)
+        return (self.var_name(s),)
+
+    def sum_like(self, prefix: S, arg: S, kind: str) -> Expr:
+        sub, sup = prefix.meta.get("sub"), prefix.meta.get("sup")
+        if sub is None:
+            self.error(f"give the index of the {'sum' if kind == 'sum' else 'product'}: \\{kind}_{{j=1}}^{{N}}",
+                       prefix)
+        if sub.kind == "rel" and sub.value == ("=",):
+            idx = build_name(sub.args[0])
+            if idx is None:
+                self.error("expected an index name", sub.args[0])
+            if sup is None:
+                self.error("give the upper limit of the sum", prefix)
+            lo, hi = self.r(sub.args[1]), self.r(sup)
+            self.bound.append(idx)
+            try:
+                body = self.r(arg)
+            finally:
+                self.bound.pop()
+            return Expr(kind, (lo, hi, body), idx)
+        name = build_name(sub)
+        if name is not None and self.ctx.var(name) is not None:
+            return Expr(kind, (None, None, self.r(arg)), name)
+        self.error(f"a {kind} needs a range \\{kind}_{{j=1}}^{{N}} or a variable of this question", sub)
+
+    def _pop_differential(self, s: S):
+        """Remove a trailing 'd var' from an implicit product (looking inside a trailing prefix
+        operator: in '\\int q \\log r\\,dz' the dz was read as part of the log's argument)."""
+        items = _juxt_items(s)
+        if len(items) >= 2 and items[-2].kind == "letter" and items[-2].value == "d":
+            name = build_name(items[-1])
+            if name is not None and self.ctx.var(name) is not None:
+                rest = items[:-2]
+                return (None if not rest else rest[0] if len(rest) == 1 else S("juxt", tuple(rest), pos=s.pos)), name
+        last = items[-1]
+        if last.kind == "prefix_app" and last.args[0].meta.get("type") in ("FUNC", "WORD"):
+            inner, var = self._pop_differential(last.args[1])
+            if var is not None and inner is not None:
+                new_last = S("prefix_app", (last.args[0], inner), pos=last.pos)
+                rest = items[:-1] + [new_last]
+                return (rest[0] if len(rest) == 1 else S("juxt", tuple(rest), pos=s.pos)), var
+        return s, None
+
+    def integral(self, prefix: S, arg: S) -> Expr:
+        items = _juxt_items(arg)
+        body_s, var = self._pop_differential(arg)
+        if var is None and len(items) >= 2 and items[0].kind == "letter" and items[0].value == "d":
+            name = build_name(items[1])
+            if name is not None and self.ctx.var(name) is not None:
+                var = name
+                rest = items[2:]
+                body_s = None if not rest else rest[0] if len(rest) == 1 else S("juxt", tuple(rest), pos=arg.pos)
+        sub = prefix.meta.get("sub")
+        if var is None and sub is not None:
+            name = build_name(sub)
+            if name is not None and self.ctx.var(name) is not None:
+                var, body_s = name, arg
+        if var is None:
+            vs = ", ".join(self.ctx.axis_names) or "(none)"
+            self.error(f"an integral needs its differential (d followed by one of: {vs}) at the end; "
+                       "put a sum in the integrand in brackets", prefix)
+        body = X.ONE if body_s is None else X.mul(*[f for f, _ in self.factors(body_s)])
+        return Expr("int", (body,), var)
+
+
+def _show(name: str) -> str:
+    return name
+
+
+# --------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------
+def resolve(tree: S, ctx: Context, *, choices=(), trusted: bool = False, text: str = "") -> tuple:
+    res = Resolver(ctx, choices, trusted, text)
+    e = res.r(tree)
+    return e, res.points
+
+
+def resolve_text(text: str, ctx: Context, *, trusted: bool = False) -> Expr:
+    """The (first) reading of ``text``; used for the context's own definitions."""
+    e, _ = resolve(parse(text), ctx, trusted=trusted, text=text)
+    return e
+
+
+def readings_of_tree(tree: S, ctx: Context, text: str = "") -> list:
+    """Every reading of a parsed answer (one unless the notation is ambiguous)."""
+    first, points = resolve(tree, ctx, text=text)
+    if not points:
+        return [Reading(first, (), ())]
+    n = min(len(points), MAX_AMBIGUITIES)
+    out = []
+    for combo in itertools.product((0, 1), repeat=n):
+        e, pts = resolve(tree, ctx, choices=combo, text=text)
+        labels = tuple(pts[i][1 + combo[i]] for i in range(min(n, len(pts))))
+        if any(r.expr == e for r in out):
+            continue
+        out.append(Reading(e, combo, labels))
+    return out
+
+
+def readings(text: str, ctx: Context) -> list:
+    return readings_of_tree(parse(text), ctx, text)
