@@ -23,9 +23,11 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs
 
-## speed and memory figures (quoted in README)
+## speed and memory figures (quoted in README); installs math-verify for the side-by-side comparison
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python benchmarks/verify_bench.py
+	$(BIN)/python benchmarks/grading_bench.py
 
 clean:
 	rm -rf build report.html .derivcheck .pytest_cache

@@ -45,12 +45,17 @@ def questions() -> dict:
     return parse_catalogue(CATALOGUE_PATH.read_text(encoding="utf-8"))
 
 
+def did_you_mean(name: str, candidates) -> str:
+    """' Did you mean a, b?' for the closest candidates, or '' when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(candidates), n=3)
+    return f" Did you mean {', '.join(close)}?" if close else ""
+
+
 def question(qid: str) -> Question:
     qs = questions()
     if qid not in qs:
-        import difflib
-
-        close = difflib.get_close_matches(qid, list(qs), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown question ID {qid!r}: IDs are '<assignment>/<number>' as in questions.yaml.{hint}")
+        raise KeyError(f"unknown question ID {qid!r}: IDs are '<assignment>/<number>' as in questions.yaml."
+                       + did_you_mean(qid, qs))
     return qs[qid]

@@ -335,9 +335,7 @@ def questions() -> dict:
 def question(qid: str) -> Question:
     qs = questions()
     if qid not in qs:
-        import difflib
+        from derivcheck.catalogue import did_you_mean
 
-        close = difflib.get_close_matches(qid, list(qs), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown question {qid!r}.{hint}")
+        raise KeyError(f"unknown question {qid!r}." + did_you_mean(qid, qs))
     return qs[qid]
