@@ -31,6 +31,12 @@ from .syntax import TooCostly
 MAX_SUM_TERMS = 1_000_000
 MAX_EXPONENT = 1_000_000
 
+# one-argument functions of a scalar, applied elementwise to the instance arrays
+_UNARY = {
+    "exp": np.exp, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
+    "sinh": np.sinh, "cosh": np.cosh, "atan": np.arctan, "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
+}
+
 
 class EvalError(ValueError):
     """The expression has no value on this instance (the message says why)."""
@@ -361,29 +367,11 @@ class Evaluator:
                 out = np.log(a)
                 if len(args) > 1:
                     out = out / np.log(self.as_scalar(args[1], "a log base").arr)
-            elif name == "exp":
-                out = np.exp(a)
-            elif name == "sqrt":
-                out = np.sqrt(a)
+            elif name in _UNARY:
+                out = _UNARY[name](a)
             elif name == "root":
                 n = self.as_scalar(args[1], "a root index").arr
                 out = np.power(a, 1.0 / n)
-            elif name == "sin":
-                out = np.sin(a)
-            elif name == "cos":
-                out = np.cos(a)
-            elif name == "tan":
-                out = np.tan(a)
-            elif name == "tanh":
-                out = np.tanh(a)
-            elif name == "sinh":
-                out = np.sinh(a)
-            elif name == "cosh":
-                out = np.cosh(a)
-            elif name == "atan":
-                out = np.arctan(a)
-            elif name == "sigmoid":
-                out = 1.0 / (1.0 + np.exp(-a))
             elif name in ("min", "max"):
                 vals = [self.as_scalar(v, name).arr for v in args]
                 if any(np.any(np.abs(v.imag) > 1e-12) for v in vals):
