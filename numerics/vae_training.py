@@ -25,7 +25,6 @@ evidence.  Torch is imported lazily; CUDA is used when present.
 """
 from __future__ import annotations
 
-import contextlib
 import gzip
 import math
 import os
@@ -129,18 +128,11 @@ class Config:
     extra: dict = field(default_factory=dict)
 
 
-@contextlib.contextmanager
 def limited_threads():
-    """Cap Torch's intra-op threads for the block: ``$DERIVCHECK_TORCH_THREADS``, default 1 (the
+    """Cap Torch's (and BLAS's) threads for the block: ``$DERIVCHECK_TORCH_THREADS``, default 1 (the
     models here are small; on a shared 2-core machine one thread is faster than two)."""
-    t = torchkit.torch()
-    before = t.get_num_threads()
-    cap = int(os.environ.get(THREADS_ENV, "1"))
-    t.set_num_threads(max(1, min(before, cap)))
-    try:
-        yield
-    finally:
-        t.set_num_threads(before)
+    return torchkit.torch_threads(max(1, min(torchkit.torch().get_num_threads(),
+                                             int(os.environ.get(THREADS_ENV, "1")))))
 
 
 def build(config: Config, dim: int):
