@@ -37,7 +37,7 @@ from .results import warning
 MAX_BYTES = 512 * 1024  # a full submission of the longest sheet is a few KiB
 MAX_NODES = 20_000  # YAML nodes (scalars, lists, mappings) in one file
 MAX_ANSWER_CHARS = {"text": 50_000, "code": 50_000, "derivation": 20_000}
-DEFAULT_MAX_ANSWER_CHARS = 5_000  # one expression, matrix, point, set or label
+DEFAULT_MAX_ANSWER_CHARS = 20_000  # one expression, matrix, point, set or label (the parser's own guard is 4,000)
 MAX_ITEMS = 200  # items of a list answer (a derivation's steps, a set's elements)
 MAX_DEPTH = 4  # nesting of lists/mappings inside one answer
 
