@@ -14,7 +14,8 @@ The zip holds what Gradescope expects at its root:
   a rubric or a key value.  Whatever happens (no file, a malformed file, a
   crash of the grader, Python missing) a results.json is written that says
   what went wrong and what to do;
-* ``source/`` the derivcheck package itself (importable as ``derivcheck``),
+* ``derivcheck/``, the package itself (Gradescope unzips into
+  ``/autograder/source``, which ``run_autograder`` puts on ``PYTHONPATH``),
   ``config.json`` (the assignment), and ``submission.yaml``, the blank template.
 
 For tests, ``DERIVCHECK_AUTOGRADER_ROOT`` replaces ``/autograder`` and
@@ -175,7 +176,7 @@ def build_zip(assignment: str, output) -> Path:
         add("config.json", json.dumps({"assignment": assignment}, indent=1) + "\n")
         add("submission.yaml", blank)
         for name, folder in sorted(_package_dirs().items()):
-            target = "source/" + name.replace(".", "/")
+            target = name.replace(".", "/")
             for f in sorted(folder.rglob("*")):
                 rel = f.relative_to(folder)
                 if not f.is_file() or "__pycache__" in rel.parts or f.suffix == ".pyc":
@@ -197,10 +198,8 @@ def root() -> Path:
 
 
 def _config(base: Path) -> dict:
-    for p in (base / "source" / "config.json", base / "config.json"):
-        if p.exists():
-            return json.loads(p.read_text(encoding="utf-8"))
-    return {}
+    p = base / "source" / "config.json"
+    return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
 
 
 def find_submission(folder: Path) -> tuple:
@@ -230,8 +229,6 @@ def _failure(message: str) -> dict:
 
 def run(base: Optional[Path] = None) -> dict:
     """Grade the submission under ``base`` (default ``/autograder``) and write results/results.json."""
-    from .cli import atomic_write
-
     base = base or root()
     out = base / "results" / "results.json"
     start = time.perf_counter()
@@ -259,15 +256,24 @@ def run(base: Optional[Path] = None) -> dict:
         sys.stderr.write("".join(tb))
         doc = _failure(f"The autograder crashed while grading ({type(exc).__name__}: {exc}); your submission "
                        "was not graded. Please tell the course staff; resubmitting will not help.")
-    atomic_write(out, json.dumps(doc, indent=1) + "\n")
+    _write(out, json.dumps(doc, indent=1) + "\n")
     return doc
 
 
-def warm() -> None:
-    """Verify the answer key once (setup.sh), so that each run reuses the verification."""
-    from .batch import init_worker
+def _write(path: Path, text: str) -> None:
+    """Atomic and self-contained: it must work when the rest of the grader cannot even be imported."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
-    init_worker()
+
+def warm(assignment: Optional[str] = None) -> None:
+    """Verify the assignment's answer key once (setup.sh), so that each run reuses the verification."""
+    from .keys import load_key
+
+    assignment = assignment or _config(root()).get("assignment")
+    load_key([q.id for q in _assignment_questions(assignment)] if assignment else None)
 
 
 def main(argv=None) -> int:

@@ -25,10 +25,9 @@ verify, a bad option), 130 interrupted (rerun with ``--resume``).
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
+
 
 
 def add_commands(subparsers) -> None:
@@ -82,28 +81,15 @@ def add_commands(subparsers) -> None:
     a.set_defaults(func=cmd_autograder)
 
 
+def atomic_write(path, text: str) -> None:
+    from .batch import atomic_write as write
+
+    write(path, text)
+
+
 def _err(msg: str) -> int:
     sys.stderr.write(f"derivcheck: {msg}\n")
     return 2
-
-
-def atomic_write(path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # --------------------------------------------------------------------------
