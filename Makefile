@@ -19,8 +19,14 @@ report: $(STAMP)
 	$(BIN)/derivcheck report --results build/results.json -o report.html || true; \
 	exit $$status
 
+# the test suite also runs the Dask LocalCluster test, so it installs the [dask] extra (light: ~35 MB, no compiler)
+TEST_STAMP := $(VENV)/.test-extras-stamp
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dask]'
+	touch $(TEST_STAMP)
+
 ## the test suite: machinery tests, every symbolic check, every quick numeric confirmation
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -rs
 
 ## speed and memory figures (quoted in README); installs math-verify for the side-by-side comparison
