@@ -26,7 +26,7 @@ from .kinds import grades
 from .questions import Question, contexts
 from .results import CORRECT, INCORRECT, NEEDS_HUMAN, PARTIAL, UNPARSEABLE, Result
 from .semantics import NotationError, Reading, readings_of_tree
-from .syntax import ParseError, S, TooCostly, parse
+from .syntax import ParseError, S, TooCostly, normalize_unicode, parse
 
 
 # --------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def _text(answer: Any) -> str:
     if isinstance(answer, (int, float)):
         return repr(answer) if isinstance(answer, float) else str(answer)
     if isinstance(answer, str):
-        return answer
+        return normalize_unicode(answer)[0]
     raise _Unreadable(f"expected LaTeX text, got a {type(answer).__name__}")
 
 
@@ -327,8 +327,29 @@ def _inst_text(inst: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in inst.items())
 
 
+def _noting_unicode(fn):
+    """Say in the result's message how Unicode in the answer was read (subscript digits, Greek, ⊗...)."""
+    @functools.wraps(fn)
+    def wrapped(q, entry, answer, deadline):
+        res = fn(q, entry, answer, deadline)
+        texts = [answer] if isinstance(answer, str) else [a for a in answer if isinstance(a, str)] \
+            if isinstance(answer, (list, tuple)) else []
+        notes = []
+        for t in texts:
+            for n in normalize_unicode(t)[1]:
+                if n not in notes:
+                    notes.append(n)
+        if notes:
+            res.message += " (" + "; ".join(notes) + ")"
+            res.details.setdefault("notes", notes)
+        return res
+
+    return wrapped
+
+
 @grades("matrix")
 @grades("expression")
+@_noting_unicode
 def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     try:
         text = _text(answer)
@@ -412,6 +433,7 @@ def _as_column(e: Expr) -> Expr:
 
 
 @grades("point", yaml_text=True)
+@_noting_unicode
 def _grade_point(q, entry, answer, deadline) -> Result:
     try:
         if isinstance(answer, (list, tuple)):
@@ -458,6 +480,7 @@ def _set_items(tree: S) -> list:
 
 
 @grades("set", yaml_text=True)
+@_noting_unicode
 def _grade_set(q, entry, answer, deadline) -> Result:
     if q.spec.labels:
         return _grade_label_set(q, entry, answer)
