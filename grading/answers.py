@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import yaml
 
+from derivcheck import catalogue
 from derivcheck.model import Verdict
 
 from . import expr as X
@@ -35,6 +36,9 @@ from .syntax import ParseError, S, TooCostly, parse
 @functools.lru_cache(maxsize=None)
 def engine(context_name: str) -> Engine:
     return Engine(contexts()[context_name])
+
+
+catalogue.on_change(engine.cache_clear)  # a questions file added or removed may redefine a context
 
 
 # -- labels ----------------------------------------------------------------------

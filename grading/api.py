@@ -58,6 +58,10 @@ def _check_with_entry(q: Question, entry: KeyEntry, answer: Any, *,
 
 
 def _run(q: Question, answer: Any, time_limit_s: float, entry: Optional[KeyEntry], start: float) -> Result:
+    if q.errors:  # a broken record fails its own question only
+        return Result(q.id, NEEDS_HUMAN, 0.0, q.points, "this question's record has an error, so it is not "
+                      "graded automatically; graded by a person", staff={"record_errors": list(q.errors)},
+                      elapsed_s=time.perf_counter() - start)
     grader = grader_for(q.kind)
     if entry is None and grader.keyed:
         # the key (and its claim's verification) is loaded outside the answer's time limit

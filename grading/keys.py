@@ -31,6 +31,7 @@ from typing import Any, Optional
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from derivcheck import catalogue
 from derivcheck.model import Claim, Verdict
 
 from .adapters import ADAPTERS, adapter  # noqa: F401  (ADAPTERS is importable from here)
@@ -310,3 +311,6 @@ def reset_cache() -> None:
     with _lock:
         _entries.clear()
         _verified.clear()
+
+
+catalogue.on_change(reset_cache)  # a questions file added or removed changes questions and keys
