@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 ## ~/.cache/derivcheck/results.json), the same place `derivcheck list` reads afterwards.
 report: $(STAMP)
 	@status=0; \
-	$(BIN)/derivcheck verify --full --quiet || status=$$?; \
+	$(BIN)/derivcheck verify --full || status=$$?; \
 	$(BIN)/derivcheck report -o report.html || true; \
 	exit $$status
 
