@@ -187,6 +187,7 @@ def merge(old: dict, doc: dict) -> dict:
     new.update({k: v for k, v in doc.items() if k not in ("claims", "summary")})
     new.pop("empty", None)
     new["claims"] = claims
+    new.pop("wall_s", None)  # the time of one partial run is not the time of the merged results
     profiles = {c.get("profile") for c in claims if c.get("profile")}
     new["profile"] = profiles.pop() if len(profiles) == 1 else ("mixed" if profiles else doc.get("profile"))
     new["summary"] = summarize(claims)
@@ -204,3 +205,32 @@ def merge_save(doc: dict, path: Optional[PathLike] = None) -> Path:
             old = empty_document()
         _write_atomic(p, merge(old, doc))
     return p
+
+
+def run_environment() -> dict:
+    """What a reader needs to reproduce a run: library versions (read from the installed
+    distributions, so Torch is not imported), the git commit of the source tree (when it is a git
+    checkout) and whether it had uncommitted changes."""
+    import platform
+    import subprocess
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for lib in ("sympy", "numpy", "scipy", "torch", "matplotlib", "latex2mathml"):
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            versions[lib] = None
+    env = {"versions": versions, "commit": None, "dirty": None}
+    src = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5)
+        if head.returncode == 0:
+            env["commit"] = head.stdout.strip()
+            status = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
+                                    capture_output=True, text=True, timeout=10)
+            env["dirty"] = bool(status.stdout.strip()) if status.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return env
