@@ -334,7 +334,7 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     except _Unreadable as exc:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
     eng = engine(q.spec.context)
-    false_side = _check_other_sides(q, eng, text, deadline)
+    false_side = _check_other_sides(q, eng, text, deadline, entry)
     if false_side is not None:
         return false_side
     res = _judge_readings(q, eng, rds, entry.expr, deadline,
@@ -345,7 +345,8 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     return res
 
 
-def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> Optional[Result]:
+def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float,
+                       entry: Optional[KeyEntry] = None) -> Optional[Result]:
     """In an '=' chain every side that is an expression of the question (not a label such as
     'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
     try:
@@ -358,7 +359,7 @@ def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> 
     from .semantics import build_name
 
     targets = {canonical(t) for t in q.spec.targets}
-    entry = key_entry(q.id) if q.spec.context else None
+    entry = entry if entry is not None else (key_entry(q.id) if q.spec.context else None)
     for side in tree.args[:-1]:
         name = build_name(side) if side.kind != "call" else build_name(side.args[0])
         if name is not None and canonical(name) in targets:

@@ -76,16 +76,20 @@ def test_gan_dynamics_keys_are_verified_at_load(monkeypatch):
 
 
 def test_verification_cache_is_keyed_by_source(tmp_path, monkeypatch):
+    # the key cache lives in derivcheck's cache folder (store.cache_dir()), never in the current folder
+    cache = tmp_path / "cache"
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DERIVCHECK_CACHE_DIR", str(cache))
     monkeypatch.setenv("DERIVCHECK_KEY_CACHE", "1")
     keys.reset_cache()
     keys.key_entry("ift6135-h22/4.1")
-    data = json.loads((tmp_path / ".derivcheck" / "grading-keys.json").read_text())
+    data = json.loads((cache / "grading-keys.json").read_text())
+    assert not (tmp_path / ".derivcheck").exists()
     assert data["gan_dynamics.update_matrix"]["verdict"] == "holds"
     keys.reset_cache()
     assert keys.key_entry("ift6135-h22/4.1").verification.get("cached") is True
     data["gan_dynamics.update_matrix"]["fingerprint"] = "stale"
-    (tmp_path / ".derivcheck" / "grading-keys.json").write_text(json.dumps(data))
+    (cache / "grading-keys.json").write_text(json.dumps(data))
     keys.reset_cache()
     assert not keys.key_entry("ift6135-h22/4.1").verification.get("cached")
     keys.reset_cache()
