@@ -104,6 +104,13 @@ def _check(q: Question, grader, answer: Any, deadline: float, entry: Optional[Ke
     if grader.yaml_text:
         answer = _maybe_yaml(answer, q.kind)
     result = grader.fn(q, entry, answer, deadline)
+    if result.verdict == INCORRECT and q.spec.hints and q.kind in ("expression", "matrix", "point"):
+        from .hints import hint_for
+
+        hint = hint_for(q, answer, deadline)
+        if hint:
+            result.message += f". Hint: {hint}"
+            result.details["hint"] = hint
     if entry is not None:
         result.staff.setdefault("key_claims", list(entry.claims))
     return result

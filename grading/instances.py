@@ -6,7 +6,8 @@
 * :class:`Instance`: sizes, supports and a value for every base object of one draw;
 * :func:`sample`: one random instance of a context.  Matrices are generic
   (products do not commute; sizes differ between instances, so a wrong factor
-  order is usually also a shape error).
+  order is usually also a shape error), except those declared ``commuting``: all
+  commuting matrices of one size share an orthogonal eigenbasis in each instance.
 
 This module imports no other grading module: a context (declarations,
 :mod:`grading.context`) and the evaluator (:mod:`grading.evaluate`) both use it.
@@ -84,10 +85,11 @@ def sample(ctx, rng: np.random.Generator, *, prefer_distinct: bool = True) -> In
     supports = {v.name: int(rng.integers(v.size[0], v.size[1] + 1)) for v in ctx.variables}
     shape_axes = tuple(supports[v] for v in ctx.axis_names)
     inst = Instance(ctx, dims, supports)
+    bases: dict = {}  # size -> the orthogonal basis shared by the context's commuting matrices
     for o in ctx.objects:
         if o.definition is not None:
             continue
-        inst.values[o.name] = _sample_object(o, rng, dims, supports, ctx.axis_names, shape_axes)
+        inst.values[o.name] = _sample_object(o, rng, dims, supports, ctx.axis_names, shape_axes, bases)
     return inst
 
 
@@ -110,7 +112,7 @@ def draw_scalar(domain: str, rng, shape=()):
     return mag * sign
 
 
-def _sample_object(o, rng, dims, supports, axis_names, shape_axes):
+def _sample_object(o, rng, dims, supports, axis_names, shape_axes, bases=None):
     n_axes = len(axis_names)
     if o.kind == "scalar":
         value = draw_scalar(o.domain, rng)
@@ -118,7 +120,17 @@ def _sample_object(o, rng, dims, supports, axis_names, shape_axes):
     if o.kind in ("vector", "matrix"):
         rows = _size(o.shape[0], dims)
         cols = 1 if o.kind == "vector" else _size(o.shape[1], dims)
-        m = draw_matrix(o.structure, rows, cols, rng)
+        if o.structure == "commuting":
+            if rows != cols:
+                raise ValueError(f"object {o.name}: a commuting matrix is square")
+            if rows not in (bases if bases is not None else {}):
+                q, _ = np.linalg.qr(rng.normal(size=(rows, rows)))
+                if bases is not None:
+                    bases[rows] = q
+            q = bases[rows] if bases is not None else q
+            m = q @ np.diag(rng.normal(size=rows)) @ q.T
+        else:
+            m = draw_matrix(o.structure, rows, cols, rng)
         return Val(np.asarray(m, dtype=complex).reshape((1,) * n_axes + m.shape), "m")
     if o.kind in ("density", "joint", "field"):
         axes = tuple(o.over) + tuple(o.given)
@@ -147,6 +159,9 @@ def draw_matrix(structure: str, rows: int, cols: int, rng) -> np.ndarray:
         return a
     if structure == "unit":
         return a / np.linalg.norm(a)
+    if structure == "simplex":  # positive entries summing to one (a probability vector)
+        p = np.exp(rng.uniform(np.log(0.15), np.log(1.0), size=(rows, cols)))
+        return p / p.sum(axis=0, keepdims=True)
     if structure == "symmetric":
         return (a + a.T) / 2
     if structure == "spd":
