@@ -58,6 +58,9 @@ class Obj:
     aliases: tuple = ()
     definition: Optional[str] = None
     description: str = ""
+    depends: tuple = ()  # parameters it depends on (redrawn by "up to a term constant in theta" checks)
+    fixed: tuple = ()  # a joint's variables whose marginal does not depend on those parameters (a prior)
+    params: tuple = ()  # argument names written after a defined object and ignored: \mathcal{L}(\phi, x)
 
     @property
     def is_function(self) -> bool:

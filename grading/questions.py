@@ -91,6 +91,24 @@ def contexts() -> dict:
         description="p(x,z) positive on finite supports of x and z (p(z), p(x), p(x|z), p(z|x) derived); "
                     "q_φ(z|x) positive, summing to one over z",
     )
+    # derivations (grading/steps.py): the ELBO family of vae-simclr/1a, ift6135-a23/3.2, ift6135-h22/1.1
+    ctx["vae-derivation"] = Context(
+        "vae-derivation",
+        variables=[Var("x", (2, 4)), Var("z", (2, 5))],
+        objects=[
+            Obj("p", "joint", over=("x", "z"), aliases=("p_theta", "p_{x,z}"), depends=("theta",), fixed=("z",),
+                description="the model p_θ(x, z) = p_θ(x|z) p(z): p(z) (the prior) does not depend on θ; "
+                            "p(x), p(x|z), p(z|x) derived"),
+            Obj("q_phi", "density", over=("z",), given=("x",), aliases=("q",),
+                description="the approximate posterior q_φ(z|x) (fixed: it does not depend on θ)"),
+            Obj("cal(L)", "field", over=("x",), aliases=("ELBO",), params=("theta", "phi", "x", "q"),
+                definition=r"\mathbb{E}_{q_\phi(z|x)}\left[\log \frac{p(x,z)}{q_\phi(z|x)}\right]",
+                description="the ELBO L(θ, φ; x) = E_q[log p(x,z) - log q(z|x)]"),
+        ],
+        description="p_θ(x,z) = p_θ(x|z)p(z) positive on finite supports of x and z (p(z) free of θ; p(x), "
+                    "p(x|z), p(z|x) derived); q_φ(z|x) (or q(z|x)) positive, summing to one over z; "
+                    "\\mathcal{L} (or ELBO) = E_q[log p(x,z)/q(z|x)]",
+    )
     ctx["reparam"] = Context(
         "reparam",
         objects=[

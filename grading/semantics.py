@@ -346,6 +346,8 @@ class Resolver:
         name = build_name(base)
         obj = self.ctx.lookup(name)
         args = group.args[0]
+        if getattr(obj, "params", ()):
+            return self.parametrised(obj, group)
         if args.value not in (None, "|"):
             self.error(f"unexpected '{args.value}' in the arguments of {name}", args)
         vars_ = tuple(self.var_name(a) for a in args.args)
@@ -365,6 +367,19 @@ class Resolver:
         # field
         if tuple(vars_) != tuple(obj.over) or given:
             self.error(f"{obj.name} is a function of {', '.join(obj.over)} in this question", group)
+        return X.sym(obj.name)
+
+    def parametrised(self, obj, group: S) -> Expr:
+        r"""A defined quantity written with its parameters, ``\mathcal{L}(\theta, \phi; x)``: the arguments
+        must be among the object's declared parameters and are otherwise ignored."""
+        args = group.args[0]
+        items = list(args.args) + list(args.meta.get("params", ())) + list(args.meta.get("given", ()))
+        allowed = {canonical(p) for p in obj.params} | {canonical(v) for v in obj.over}
+        for a in items:
+            n = build_name(a)
+            if n is None or canonical(n) not in allowed:
+                self.error(f"{obj.name} is written with its parameters ({', '.join(obj.params)}) or without "
+                           f"arguments", a)
         return X.sym(obj.name)
 
     def var_name(self, s: S) -> str:
