@@ -369,7 +369,7 @@ def redraw(base: Instance, names, rng) -> Optional[Instance]:
     and supports.  A joint density with ``fixed`` variables keeps its marginal over them (a prior that
     does not depend on the parameters) and redraws only the conditional of the rest.  None when no
     object depends on ``names``."""
-    from .context import _sample_object
+    from .instances import _sample_object
 
     ctx = base.context
     variant = Instance(ctx, base.dims, base.supports, dict(base.values))

@@ -49,7 +49,8 @@ from derivcheck.model import Verdict
 from . import expr as X
 from .context import Context, Instance
 from .engine import Engine, Judgement, _short
-from .evaluate import EvalError, Evaluator
+from .errors import EvalError
+from .evaluate import Evaluator
 from .expr import Expr, to_text
 from .kinds import grades
 from .results import CORRECT, INCORRECT, NEEDS_HUMAN, PARTIAL, UNPARSEABLE, Result
