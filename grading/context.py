@@ -45,6 +45,8 @@ class Var:
 
     name: str
     size: tuple = (2, 5)
+    like: str = ""  # the same support size as this other variable (a bijection pairs their points)
+    measure: str = ""  # a positive field over this variable giving each point's volume (integrals, densities)
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class Engine:
         self.n = n_instances
         self.seed = stable_seed(ctx.name) if seed is None else seed
         rng = np.random.default_rng(self.seed)
-        self.instances: list[Instance] = [ctx.sample(rng) for _ in range(MAX_DRAWS)]
+        self.instances: list[Instance] = [normalize_measured(ctx.sample(rng)) for _ in range(MAX_DRAWS)]
         self._cache: dict = {}
         _warm_up_sympy()
 
@@ -388,7 +388,28 @@ def redraw(base: Instance, names, rng) -> Optional[Instance]:
             new = Val(marginal * cond, "s")
         variant.values[o.name] = new
         changed = True
-    return variant if changed else None
+    return normalize_measured(variant) if changed else None
+
+
+def normalize_measured(inst: Instance) -> Instance:
+    """Densities over a variable that carries a measure (a point volume) integrate to one against it."""
+    ctx = inst.context
+    measured = [v for v in ctx.variables if getattr(v, "measure", "")]
+    if not measured:
+        return inst
+    from .expr import Expr as _E
+
+    ev = Evaluator(inst)
+    for o in ctx.objects:
+        if o.kind != "density" or o.definition is not None:
+            continue
+        for v in measured:
+            if v.name in o.over:
+                w = ev.value(_E("sym", (), v.measure)).arr
+                p = inst.values[o.name].arr
+                axes = tuple(ctx.axis(x) for x in o.over)
+                inst.values[o.name] = Val(p / (p * w).sum(axis=axes, keepdims=True), "s")
+    return inst
 
 
 def _kind(v: Val) -> str:

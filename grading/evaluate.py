@@ -425,11 +425,11 @@ class Evaluator:
         weight = self.as_scalar(self.visit(e.args[0]), "a distribution")
         body = self.concretize(self.visit(e.args[1]))
         prod = self._mul2(weight, body)
-        return self._sum_axes(prod, self._var_axes(e.value))
+        return self._sum_axes(self._measured(prod, e.value), self._var_axes(e.value))
 
     def e_int(self, e):
         body = self.concretize(self.visit(e.args[0]))
-        return self._sum_axes(body, self._var_axes((e.value,)))
+        return self._sum_axes(self._measured(body, (e.value,)), self._var_axes((e.value,)))
 
     def e_sum(self, e):
         return self._sum_or_prod(e, is_sum=True)
@@ -492,7 +492,7 @@ class Evaluator:
         q, _ = self._density_and_vars(e.args[1])
         with np.errstate(all="ignore"):
             terms = p.arr * (np.log(p.arr) - np.log(q.arr))
-        return self._sum_axes(Val(terms, "s"), self._var_axes(vars_))
+        return self._sum_axes(self._measured(Val(terms, "s"), vars_), self._var_axes(vars_))
 
     def e_jsd(self, e):
         p, vars_ = self._density_and_vars(e.args[0])
@@ -500,7 +500,27 @@ class Evaluator:
         m = (p.arr + q.arr) / 2
         with np.errstate(all="ignore"):
             terms = 0.5 * p.arr * (np.log(p.arr) - np.log(m)) + 0.5 * q.arr * (np.log(q.arr) - np.log(m))
-        return self._sum_axes(Val(terms, "s"), self._var_axes(vars_))
+        return self._sum_axes(self._measured(Val(terms, "s"), vars_), self._var_axes(vars_))
+
+    def _measured(self, v: Val, vars_) -> Val:
+        """``v`` times the volume of each point of the variables that carry a measure (a change of
+        variables has a Jacobian: the two variables' points have different volumes)."""
+        for name in vars_:
+            var = self.ctx.var(name)
+            measure = getattr(var, "measure", "") if var is not None else ""
+            if measure:
+                w = self.as_scalar(self.e_sym(Expr("sym", (), measure)), "a measure")
+                v = self._mul2(w, v)
+        return v
+
+    def e_transport(self, e):
+        """A value over ``src`` moved onto the paired variable ``dst`` (the same support size): p_X(F(u))."""
+        src, dst = e.value
+        v = self.visit(e.args[0])
+        a, b = self.ctx.axis(src), self.ctx.axis(dst)
+        if v.arr.ndim < self.n_axes or v.arr.shape[b] != 1:
+            raise EvalError(f"cannot move a value that already depends on {dst} from {src} onto {dst}")
+        return Val(np.swapaxes(v.arr, a, b), v.kind)
 
     # -- containers -------------------------------------------------------------------------
     def e_matrix(self, e):

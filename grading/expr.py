@@ -207,6 +207,8 @@ def to_text(e: Expr) -> str:
         return ", ".join(to_text(x) for x in a)
     if op == "pm":
         return f"{_paren(a[0], 1)} ± {_paren(a[1], 2)}"
+    if op == "transport":
+        return f"{to_text(a[0])}[{e.value[0]}→{e.value[1]}]"
     if op == "rel":
         out = to_text(a[0])
         for rel, x in zip(e.value, a[1:]):

@@ -82,10 +82,13 @@ def sample(ctx, rng: np.random.Generator, *, prefer_distinct: bool = True) -> In
             for name, (lo, hi) in ctx.dims.items():
                 dims[name] = int(rng.integers(lo, hi + 1))
     supports = {v.name: int(rng.integers(v.size[0], v.size[1] + 1)) for v in ctx.variables}
+    for v in ctx.variables:
+        if getattr(v, "like", ""):
+            supports[v.name] = supports[v.like]
     shape_axes = tuple(supports[v] for v in ctx.axis_names)
     inst = Instance(ctx, dims, supports)
     for o in ctx.objects:
-        if o.definition is not None:
+        if o.definition is not None or o.kind == "map":
             continue
         inst.values[o.name] = _sample_object(o, rng, dims, supports, ctx.axis_names, shape_axes)
     return inst
@@ -118,6 +121,11 @@ def _sample_object(o, rng, dims, supports, axis_names, shape_axes):
     if o.kind in ("vector", "matrix"):
         rows = _size(o.shape[0], dims)
         cols = 1 if o.kind == "vector" else _size(o.shape[1], dims)
+        if o.over:  # a vector (matrix) field: one draw at every point of its supports
+            full = [supports[v] if v in o.over else 1 for v in axis_names]
+            cells = [draw_matrix(o.structure, rows, cols, rng) for _ in range(int(np.prod(full)))]
+            arr = np.asarray(cells, dtype=complex).reshape(tuple(full) + (rows, cols))
+            return Val(arr, "m")
         m = draw_matrix(o.structure, rows, cols, rng)
         return Val(np.asarray(m, dtype=complex).reshape((1,) * n_axes + m.shape), "m")
     if o.kind in ("density", "joint", "field"):

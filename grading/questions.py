@@ -109,6 +109,32 @@ def contexts() -> dict:
                     "p(x|z), p(z|x) derived); q_φ(z|x) (or q(z|x)) positive, summing to one over z; "
                     "\\mathcal{L} (or ELBO) = E_q[log p(x,z)/q(z|x)]",
     )
+    # the flow KL invariance (ift6135-a23/2.1, ift6135-h22/3.1): a bijection F pairs the points of u and x;
+    # the points of x have volumes |det J_F| (those of u volume 1), so a change of variables needs its Jacobian
+    ctx["flow"] = Context(
+        "flow",
+        variables=[Var("u", (3, 6)), Var("x", (3, 6), like="u", measure="vol_x")],
+        objects=[
+            Obj("F", "map", over=("u",), given=("x",), description="the flow F: u -> x (invertible)"),
+            Obj("F^-1", "map", over=("x",), given=("u",), description="its inverse F^{-1}: x -> u"),
+            Obj("J_F", "field", over=("u",), domain="positive", aliases=("J",),
+                description="|det ∂F(u)/∂u| (also written \\frac{\\partial F(u)}{\\partial u})"),
+            Obj("J_F^-1", "field", over=("x",), definition=r"\frac{1}{J_F(F^{-1}(x))}",
+                description="|det ∂F^{-1}(x)/∂x| = 1/|det J_F(F^{-1}(x))|"),
+            Obj("vol_x", "field", over=("x",), definition=r"J_F(F^{-1}(x))",
+                description="the volume of a point of x (hidden: the measure of integrals over x)"),
+            Obj("p_X", "density", over=("x",), aliases=("P_X", "p_x", "P_x"), description="the data density"),
+            Obj("p_U", "density", over=("u",), aliases=("P_U", "p_u", "P_u"), description="the base density"),
+            Obj("p_F(U)", "density", over=("x",), aliases=("P_F(U)",),
+                definition=r"p_U(F^{-1}(x)) J_{F^{-1}}(x)", description="the flow's density p_U(F^{-1}(x))/|J_F|"),
+            Obj("p_F^-1(X)", "density", over=("u",), aliases=("P_F^-1(X)",),
+                definition=r"p_X(F(u)) J_F(u)", description="the pulled-back data density p_X(F(u))|J_F(u)|"),
+        ],
+        description="u and x paired by the invertible flow F (x = F(u)); densities p_X(x) (P_X), p_U(u) (P_U), "
+                    "p_{F(U)}(x) = p_U(F^{-1}(x))|det J_{F^{-1}}(x)|, p_{F^{-1}(X)}(u) = p_X(F(u))|det J_F(u)|; "
+                    "Jacobians J_F(u) = ∂F(u)/∂u and J_{F^{-1}}(x) = ∂F^{-1}(x)/∂x, their |det| positive; "
+                    "integrals ∫ ... dx, ∫ ... du and expectations E_{x~p_X}, E_{u~p_U}",
+    )
     ctx["reparam"] = Context(
         "reparam",
         objects=[

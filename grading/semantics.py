@@ -63,6 +63,10 @@ def subname(s: S) -> Optional[str]:
         return None if None in parts else ",".join(parts)
     if k == "neg" and s.args[0].kind == "number":
         return "-" + s.args[0].value
+    if k == "call" and s.args[1].kind == "group" and len(s.args[1].args[0].args) == 1 \
+            and s.args[1].args[0].value is None:  # P_{F(U)}, P_{F^{-1}(X)}: a distribution named by a map
+        b, a = subname(s.args[0]), subname(s.args[1].args[0].args[0])
+        return None if b is None or a is None else f"{b}({a})"
     return None
 
 
@@ -348,8 +352,35 @@ class Resolver:
             return self.parametrised(obj, group)
         if args.value not in (None, "|"):
             self.error(f"unexpected '{args.value}' in the arguments of {name}", args)
-        vars_ = tuple(self.var_name(a) for a in args.args)
+        moves = []  # p_X(F(u)): evaluate p_X at the image of u, i.e. move its x axis onto u
+        vars_ = tuple(self.mapped_var(a, moves) for a in args.args)
         given = tuple(self.var_name(a) for a in args.meta.get("given", ())) if args.value == "|" else ()
+        if moves:
+            e = self._application_at(obj, vars_, given, group)
+            for src, dst in moves:
+                e = Expr("transport", (e,), (src, dst))
+            return e
+        return self._application_at(obj, vars_, given, group)
+
+    def mapped_var(self, a: S, moves: list) -> str:
+        """A variable argument, or a map applied to one (``F(u)``, ``F^{-1}(x)``): then the variable of the
+        map's image, and the move of that variable's axis onto the argument's variable is recorded."""
+        if a.kind == "call":
+            mname = build_name(a.args[0])
+            m = self.ctx.lookup(mname) if mname else None
+            if m is not None and m.kind == "map":
+                inner = a.args[1].args[0]
+                if inner.value is not None or len(inner.args) != 1:
+                    self.error(f"{m.name} takes one variable", a)
+                v = self.var_name(inner.args[0])
+                src, dst = m.over[0], m.given[0]
+                if v != src:
+                    self.error(f"{m.name} maps {src} to {dst}: write {m.name}({src})", a)
+                moves.append((dst, src))
+                return dst
+        return self.var_name(a)
+
+    def _application_at(self, obj, vars_, given, group) -> Expr:
         if obj.kind == "joint":
             allowed = set(obj.over)
             used = list(vars_) + list(given)

@@ -90,13 +90,26 @@ class DerivationSpec:
     context: str
     target: str  # LaTeX of the relation asked for (trusted: parsed with the project's parser)
     up_to_constant_in: tuple = ()  # "= const +" and argmax steps are allowed, constant in these objects
+    rewrites: tuple = ()  # (regex, replacement): notation the grammar lacks (\frac{\partial F(u)}{\partial u})
     note: str = ""
 
     @staticmethod
     def from_catalogue(block: dict) -> "DerivationSpec":
         return DerivationSpec(context=str(block["context"]), target=str(block["target"]),
                               up_to_constant_in=tuple(block.get("up_to_constant_in", ()) or ()),
+                              rewrites=tuple((str(a), str(b)) for a, b in block.get("rewrites", ()) or ()),
                               note=str(block.get("note", "")))
+
+    def rewrite(self, text: str) -> str:
+        """Apply the notation rewrites (plain regex substitutions on the text; nothing is evaluated)."""
+        for pattern, replacement in self.rewrites:
+            text = _compiled(pattern).sub(lambda _m, r=replacement: f" {r} ", text)
+        return text
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(pattern: str):
+    return re.compile(pattern)
 
 
 def derivation_spec(q) -> Optional[DerivationSpec]:
@@ -231,11 +244,45 @@ class Step:
 # --------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------
+def wrap_integrands(text: str, variables) -> str:
+    r"""``\int_u A \cdot B\, du`` -> ``\int_u {A \cdot B} du``: the integrand runs to its differential, so a
+    product written with ``\cdot`` (or a sum) inside an integral is read as one integrand."""
+    if "\\int" not in text or not variables:
+        return text
+    diff = re.compile(r"(?<![A-Za-z\\])d\s*(" + "|".join(re.escape(v) for v in variables) + r")(?![A-Za-z0-9_])")
+    out, i = [], 0
+    for m in re.finditer(r"\\int(?![a-zA-Z])", text):
+        if m.start() < i:
+            continue
+        j = m.end()
+        sub = re.match(r"\s*_\s*(\{[^{}]*\}|[A-Za-z])", text[j:])
+        if sub:
+            j += sub.end()
+        depth, k = 0, j
+        while k < len(text):
+            ch = text[k]
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+                if depth < 0:
+                    break
+            elif depth == 0 and ch == "d":
+                dm = diff.match(text, k)
+                if dm and (k == 0 or not (text[k - 1].isalpha() or text[k - 1] == "\\")):
+                    out.append(text[i:j] + " {" + text[j:k] + "} ")
+                    i = k
+                    break
+            k += 1
+    out.append(text[i:])
+    return "".join(out)
+
+
 def _read_side(text: str, ctx: Context) -> Side:
     if not text.strip():
         return Side(text, error="an empty side")
     try:
-        rds = readings(text, ctx)
+        rds = readings(wrap_integrands(text, ctx.axis_names), ctx)
     except TooCostly:
         raise
     except ParseError as exc:
@@ -243,9 +290,11 @@ def _read_side(text: str, ctx: Context) -> Side:
     return Side(text, rds[0].expr, alternatives=tuple(r.expr for r in rds[1:]))
 
 
-def _read_step(index: int, raw: str, ctx: Context) -> Step:
+def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpec"] = None) -> Step:
     step = Step(index, raw)
     text = _clean(raw)
+    if spec is not None:
+        text = spec.rewrite(text)
     argmax_vars = [m.group(1).strip("{} \\") for m in _ARGMAX.finditer(text)]
     if argmax_vars:
         text = _ARGMAX.sub(" ", text)
@@ -639,7 +688,7 @@ def check_steps(q, spec: DerivationSpec, answer: Any, deadline: float) -> Result
         return Result(q.id, UNPARSEABLE, 0.0, q.points, "no steps given")
     if len(texts) > MAX_STEPS:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, f"{len(texts)} steps; at most {MAX_STEPS} are checked")
-    steps = [_read_step(i, t, ctx) for i, t in enumerate(texts)]
+    steps = [_read_step(i, t, ctx, spec) for i, t in enumerate(texts)]
     # continuations pick up the previous step's last side
     prev_last: Optional[Side] = None
     for st in steps:
