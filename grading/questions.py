@@ -135,6 +135,27 @@ def contexts() -> dict:
                     "Jacobians J_F(u) = ∂F(u)/∂u and J_{F^{-1}}(x) = ∂F^{-1}(x)/∂x, their |det| positive; "
                     "integrals ∫ ... dx, ∫ ... du and expectations E_{x~p_X}, E_{u~p_U}",
     )
+    # the importance-weighted bound (ift6135-a23/3.4a-b): k i.i.d. samples z_1..z_k of q(z|x) (k at most 3 here)
+    ctx["iwae"] = Context(
+        "iwae",
+        variables=[Var("x", (2, 3)), Var("z", (2, 3))] + [Var(f"z_{j}", (2, 3), copy_of="z") for j in (1, 2, 3)],
+        objects=[
+            Obj("p", "joint", over=("x", "z"), description="the model p(x, z); p(x), p(z), p(x|z), p(z|x) derived"),
+            Obj("q_phi", "density", over=("z",), given=("x",), aliases=("q",), description="q(z|x)"),
+            Obj("k", "scalar", domain="small", aliases=("K",), description="the number of samples k (1 to 3 here)"),
+            Obj("w", "field", index=("j",), definition=r"\frac{p(x,z_j)}{q(z_j|x)}",
+                description="the importance weight w_j = p(x, z_j)/q(z_j|x)"),
+            Obj("cal(L)", "field", index=("k",),
+                definition=r"\mathbb{E}_{z_{1:k}\sim q(z|x)}\left[\log \frac{1}{k}\sum_{j=1}^{k}"
+                           r"\frac{p(x,z_j)}{q(z_j|x)}\right]",
+                description="the bound L_k = E_{z_1:k ~ q}[log (1/k) Σ_j w_j] (L_1 is the ELBO)"),
+            Obj("ELBO", "field", over=("x",), definition=r"\mathbb{E}_{q(z|x)}\left[\log \frac{p(x,z)}{q(z|x)}\right]",
+                description="the ELBO (= L_1)"),
+        ],
+        description="p(x, z) on finite supports; q(z|x); k samples z_1, ..., z_k i.i.d. from q(z|x) "
+                    "(E_{z_{1:k} ~ q(z|x)}, E_{z_1, z_2 ~ q(z|x)}); w_j = p(x,z_j)/q(z_j|x); "
+                    "\\mathcal{L}_k, \\mathcal{L}_1, \\mathcal{L}_2, ELBO",
+    )
     ctx["reparam"] = Context(
         "reparam",
         objects=[
