@@ -156,6 +156,42 @@ def contexts() -> dict:
                     "(E_{z_{1:k} ~ q(z|x)}, E_{z_1, z_2 ~ q(z|x)}); w_j = p(x,z_j)/q(z_j|x); "
                     "\\mathcal{L}_k, \\mathcal{L}_1, \\mathcal{L}_2, ELBO",
     )
+    # SimSiam's objective in trace form (ift6135-h22/5.1): a finite, exchangeable distribution of view pairs
+    sq = dict(shape=("n_2", "n_2"))
+    ctx["simsiam-views"] = Context(
+        "simsiam-views",
+        variables=[Var("s", (3, 6))],
+        objects=[
+            Obj("w_s", "density", over=("s",), structure="exchangeable",
+                description="(hidden) the distribution of the pairs of views; (x_1, x_2) and (x_2, x_1) equally likely"),
+            Obj("W", "matrix", shape=("n_2", "n_1"), description="encoder, n2 x n1"),
+            Obj("W_p", "matrix", aliases=("W_{p}",), description="predictor, n2 x n2 (not symmetric)", **sq),
+            Obj("x_1", "vector", shape=("n_1",), over=("s",), description="the first augmented view"),
+            Obj("x_2", "vector", shape=("n_1",), over=("s",), mirror="x_1", description="the second view"),
+            Obj("f_1", "vector", shape=("n_2",), over=("s",), aliases=("bf(f)_1",), definition=r"W x_1",
+                description="f_1 = W x_1"),
+            Obj("f_2", "vector", shape=("n_2",), over=("s",), definition=r"W x_2", description="f_2 = W x_2"),
+            Obj("X", "matrix", shape=("n_1", "n_1"), definition=r"\mathbb{E}[x_1 x_2^\top]",
+                description="X = E[x_1 x_2ᵀ] (the covariance of the average view)"),
+            Obj("X'", "matrix", shape=("n_1", "n_1"), definition=r"\mathbb{E}[x_1 x_1^\top] - X",
+                description="X' = E[x_1 x_1ᵀ] - X"),
+            Obj("F_1", "matrix", definition=r"\mathbb{E}[f_1 f_1^\top]", description="F_1 = E[f_1 f_1ᵀ] = W(X+X')Wᵀ", **sq),
+            Obj("F_2", "matrix", definition=r"\mathbb{E}[f_2 f_2^\top]", description="F_2 = E[f_2 f_2ᵀ] = F_1", **sq),
+            Obj("F_12", "matrix", definition=r"\mathbb{E}[f_1 f_2^\top]", description="F_12 = E[f_1 f_2ᵀ] = W X Wᵀ",
+                **sq),
+            Obj("F_21", "matrix", definition=r"\mathbb{E}[f_2 f_1^\top]", description="F_21 = E[f_2 f_1ᵀ] = F_12",
+                **sq),
+            Obj("J", "field", params=("W", "W_p"),
+                definition=r"\frac{1}{2}\mathbb{E}\left[\|W_p f_1 - f_2\|_2^2\right]",
+                description="J(W, W_p) = ½ E‖W_p f_1 - StopGrad(f_2)‖²"),
+        ],
+        dims={"n_1": (2, 4), "n_2": (2, 4)},
+        default_expectation="w_s",
+        description="W (n2 x n1), W_p (n2 x n2), views x_1, x_2 (exchangeable), f_1 = W x_1, f_2 = W x_2; "
+                    "E[...] or E_{x_1,x_2}[...] over the views; F_1 = E[f_1 f_1ᵀ], F_2 = E[f_2 f_2ᵀ], "
+                    "F_12 = E[f_1 f_2ᵀ], F_21 = E[f_2 f_1ᵀ] (so F_1 = F_2 = W(X+X')Wᵀ, F_12 = F_21 = WXWᵀ); "
+                    "tr, ᵀ, \\operatorname{Stop-Grad}",
+    )
     ctx["reparam"] = Context(
         "reparam",
         objects=[

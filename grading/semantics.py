@@ -625,6 +625,10 @@ class Resolver:
 
     def expectation(self, prefix: S, arg: S) -> Expr:
         sub = prefix.meta.get("sub")
+        default = self.default_expectation(sub)
+        if default is not None:
+            return self.apply_prefix(lambda body: Expr("E", (default, body), tuple(default.value[1])), arg, prefix,
+                                     delimited_rule=True)
         if sub is None:
             self.error("say which distribution the expectation is over: \\mathbb{E}_{x\\sim p}[...]", prefix)
         if sub.kind == "list" and sub.args and isinstance(sub.args[-1], S) and sub.args[-1].kind == "sim":  # z_1, z_2 \sim q(z|x)
@@ -677,6 +681,22 @@ class Resolver:
             w = Expr("transport", (dens,), (base, n))
             weight = w if weight is None else X.mul(weight, w)
         return lambda body: Expr("E", (weight, body), tuple(names))
+
+    def default_expectation(self, sub) -> Optional[Expr]:
+        """The context's default distribution for ``\\mathbb{E}[...]`` and ``\\mathbb{E}_{x_1, x_2}[...]`` (a
+        subscript that only names the random quantities), or None."""
+        name = getattr(self.ctx, "default_expectation", "")
+        if not name:
+            return None
+        obj = self.ctx.lookup(name)
+        if sub is not None:
+            items = [a for a in sub.args if isinstance(a, S)] if sub.kind == "list" else [sub]
+            for a in items:
+                n = build_name(a)
+                o = self.ctx.lookup(n) if n else None
+                if o is None or o.kind not in ("vector", "field", "scalar") or tuple(o.over) != tuple(obj.over):
+                    return None
+        return Expr("density", (), (obj.name, tuple(obj.over), tuple(obj.given)))
 
     def _vars_of(self, s: S) -> tuple:
         if s.kind == "list":
