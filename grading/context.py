@@ -71,8 +71,8 @@ class Obj:
 
     @property
     def is_function(self) -> bool:
-        """Objects written with arguments: densities, joints, fields."""
-        return self.kind in ("density", "joint", "field")
+        """Objects written with arguments: densities, joints, fields, functions (phi(t) = log t)."""
+        return self.kind in ("density", "joint", "field", "function")
 
 
 def canonical(name: str) -> str:

@@ -118,7 +118,7 @@ class Evaluator:
     def e_sym(self, e):
         name = e.value
         if name in self.bound:
-            return self.scalar(self.bound[name])
+            return self.e_bound(e)
         obj = self.ctx.lookup(name)
         if obj is None:
             raise EvalError(f"unknown symbol {name}")
@@ -133,7 +133,23 @@ class Evaluator:
         return self.inst.values[obj.name]
 
     def e_bound(self, e):
-        return self.scalar(self.bound[e.value])
+        v = self.bound[e.value]
+        return v if isinstance(v, Val) else self.scalar(v)
+
+    def e_apply(self, e):
+        """A function of the context applied to a value: phi(t) = log t evaluated at the argument."""
+        obj = self.ctx.lookup(e.value)
+        arg = self.visit(e.args[0])
+        k = obj.index[0]
+        saved = self.bound.get(k)
+        try:
+            self.bound[k] = arg
+            return self.visit(definition(self.ctx, obj.name))
+        finally:
+            if saved is None:
+                self.bound.pop(k, None)
+            else:
+                self.bound[k] = saved
 
     def e_ident(self, e):
         if e.value is None:

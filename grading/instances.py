@@ -88,7 +88,7 @@ def sample(ctx, rng: np.random.Generator, *, prefer_distinct: bool = True) -> In
     shape_axes = tuple(supports[v] for v in ctx.axis_names)
     inst = Instance(ctx, dims, supports)
     for o in ctx.objects:
-        if o.definition is not None or o.kind == "map":
+        if o.definition is not None or o.kind in ("map", "function"):
             continue
         inst.values[o.name] = _sample_object(o, rng, dims, supports, ctx.axis_names, shape_axes)
     return inst
@@ -97,6 +97,8 @@ def sample(ctx, rng: np.random.Generator, *, prefer_distinct: bool = True) -> In
 def draw_scalar(domain: str, rng, shape=()):
     if domain == "small":  # a small count (a number of samples): 1, 2 or 3
         return rng.integers(1, 4, size=shape).astype(float)
+    if domain == "few":  # a small count of at least two (a batch with negatives): 2, 3 or 4
+        return rng.integers(2, 5, size=shape).astype(float)
     if domain == "positive":
         return np.exp(rng.uniform(np.log(0.2), np.log(4.0), size=shape))
     if domain == "unit":

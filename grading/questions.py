@@ -192,6 +192,35 @@ def contexts() -> dict:
                     "F_12 = E[f_1 f_2ᵀ], F_21 = E[f_2 f_1ᵀ] (so F_1 = F_2 = W(X+X')Wᵀ, F_12 = F_21 = WXWᵀ); "
                     "tr, ᵀ, \\operatorname{Stop-Grad}",
     )
+    # the unified contrastive loss and NT-Xent (vae-simclr/2a): a batch of N unit embeddings z_i with positives z_{i'}
+    emb = dict(shape=("d",), structure="unit", members=4)
+    ctx["nt-xent"] = Context(
+        "nt-xent",
+        objects=[
+            Obj("N", "scalar", domain="few", description="the batch size N (2 to 4 here)"),
+            Obj("tau", "scalar", domain="positive", description="the temperature τ > 0"),
+            Obj("z", "vector", index=("i",), description="the unit embeddings z_1..z_N", **emb),
+            Obj("z'", "vector", index=("i",), description="z_{i'}: the positive (augmented view) of z_i", **emb),
+            Obj("d", "field", index=("i",), definition=r"\sqrt{\frac{1}{2}} \|z_i - z_{i'}\|",
+                description="d_i, with d_i^2 = ½‖z_i - z_{i'}‖²"),
+            Obj("d#2", "field", index=("i", "j"), definition=r"\sqrt{\frac{1}{2}} \|z_i - z_j\|",
+                description="d_{ij}, with d_{ij}^2 = ½‖z_i - z_j‖²"),
+            Obj("phi", "function", index=("t",), definition=r"\log t", description="φ(t) = log t"),
+            Obj("psi", "function", index=("t",), definition=r"\exp(t / \tau)", description="ψ(t) = exp(t/τ)"),
+            Obj("cal(L)_phi,psi", "field", params=("theta",),
+                definition=r"\sum_{i=1}^{N} \phi\left(\sum_{j \neq i} \psi(d_i^2 - d_{ij}^2)\right)",
+                description="the unified loss L_{φ,ψ}(θ) = Σ_i φ(Σ_{j≠i} ψ(d_i² - d_ij²))"),
+            Obj("cal(L)_NT", "field", params=("theta",),
+                definition=r"-\sum_{i=1}^{N} \log \frac{\exp(\mathrm{sim}(z_i, z_{i'})/\tau)}"
+                           r"{\sum_{j \neq i} \exp(\mathrm{sim}(z_i, z_j)/\tau)}",
+                description="the NT-Xent loss (written \\mathcal{L}_{\\text{NT-Xent}})"),
+        ],
+        dims={"d": (2, 4)},
+        description="z_i, z_{i'} (i = 1..N) unit vectors of a random dimension; τ > 0; sums \\sum_{i=1}^{N}, "
+                    "\\sum_{j \\neq i}; d_i^2 = ½‖z_i - z_{i'}‖², d_{ij}^2 = ½‖z_i - z_j‖²; φ(t) = log t, "
+                    "ψ(t) = exp(t/τ); sim(z_i, z_j) the cosine similarity; \\mathcal{L}_{\\phi,\\psi}, "
+                    "\\mathcal{L}_{\\text{NT-Xent}}",
+    )
     ctx["reparam"] = Context(
         "reparam",
         objects=[

@@ -59,7 +59,7 @@ def subname(s: S) -> Optional[str]:
     if k in ("sub", "sup", "prime"):
         return build_name(s)
     if k == "list":
-        parts = [subname(a) for a in s.args]
+        parts = [subname(a) for a in s.args if isinstance(a, S)]
         return None if None in parts else ",".join(parts)
     if k == "neg" and s.args[0].kind == "number":
         return "-" + s.args[0].value
@@ -350,6 +350,10 @@ class Resolver:
         args = group.args[0]
         if getattr(obj, "params", ()):
             return self.parametrised(obj, group)
+        if obj.kind == "function":  # phi(...) with phi(t) = log t: one argument, any expression
+            if args.value is not None or len(args.args) != 1:
+                self.error(f"{obj.name} takes one argument", group)
+            return Expr("apply", (self.r(args.args[0]),), obj.name)
         if args.value not in (None, "|"):
             self.error(f"unexpected '{args.value}' in the arguments of {name}", args)
         moves = []  # p_X(F(u)): evaluate p_X at the image of u, i.e. move its x axis onto u
@@ -505,13 +509,16 @@ class Resolver:
             obj, items = self.ctx.lookup(bname + "'"), [arg.args[0]]
         else:
             obj = self.ctx.lookup(bname)
-            if obj is None or not getattr(obj, "index", ()):
+            parts = [a for a in arg.args if isinstance(a, S)] if arg.kind in ("juxt", "list") else [arg]
+            if len(parts) > 1 and self.ctx.lookup(f"{bname}#{len(parts)}") is not None:
+                obj = self.ctx.lookup(f"{bname}#{len(parts)}")  # d_{ij} next to d_i
+            if obj is None or not getattr(obj, "index", ()) or obj.kind == "function":
                 return None
             n = len(obj.index)
             if n == 1:
                 items = [arg]
-            elif arg.kind in ("juxt", "list") and len(arg.args) == n:
-                items = list(arg.args)
+            elif len(parts) == n:
+                items = parts
             else:
                 self.error(f"{obj.name} takes {n} indices ({''.join(obj.index)})", arg)
         if not getattr(obj, "index", ()):
