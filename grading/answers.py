@@ -18,6 +18,7 @@ import yaml
 from derivcheck.model import Verdict
 
 from . import expr as X
+from . import slips
 from .context import Context
 from .engine import Engine, Judgement
 from .expr import Expr, to_text
@@ -60,7 +61,8 @@ def _grade_choice(q, entry, answer, deadline) -> Result:
                       f"{str(answer)!r} is not one of the options ({', '.join(q.options)})")
     if given == entry.labels:
         return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct", method="option label")
-    return Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label")
+    return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label"),
+                          q, given, entry.labels)
 
 
 def _as_label_list(answer) -> Optional[list]:
@@ -129,7 +131,8 @@ def _grade_mapping(q, entry, answer, deadline) -> Result:
         return Result(q.id, CORRECT, q.points, q.points, "every entry correct" + (
             f" ({'; '.join(parts)})" if parts else ""), method="option labels")
     verdict = PARTIAL if right else INCORRECT
-    return Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key")
+    return slips.annotate(Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key"),
+                          q, given, entry.labels)
 
 
 # -- expressions -------------------------------------------------------------------
@@ -335,6 +338,8 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
         return false_side
     res = _judge_readings(q, eng, rds, entry.expr, deadline,
                           lambda e: eng.judge(e, "=", entry.expr, deadline=deadline))
+    if len(rds) == 1:
+        slips.annotate(res, q, rds[0].expr, entry.expr, q.context, eng)
     notes = "; ".join(n for n in (note1, note2) if n)
     if notes:
         res.message += f" ({notes})"
@@ -366,10 +371,11 @@ def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> 
         for rd in rds:
             j = eng.judge(rd.expr, "=", entry.expr, deadline=deadline, symbolic=False)
             if j.verdict is Verdict.FAILS:
-                return Result(q.id, INCORRECT, 0.0, q.points,
-                              f"the equation chain contains a side that is not equal to the key: "
-                              f"{to_text(rd.expr)} ({j.method})", method=j.method,
-                              details={"reading": to_text(rd.expr), "judgement": j.to_dict()})
+                return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points,
+                                             f"the equation chain contains a side that is not equal to the key: "
+                                             f"{to_text(rd.expr)} ({j.method})", method=j.method,
+                                             details={"reading": to_text(rd.expr), "judgement": j.to_dict()}),
+                                      q, (rd.expr, "=", entry.expr), entry.expr, q.context, eng)
     return None
 
 
