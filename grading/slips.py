@@ -259,10 +259,11 @@ def swapped_factor_variants(e: Expr, ctx) -> list:
 def transpose_variants(e: Expr, ctx) -> tuple:
     """(``e`` with one transpose removed, ``e`` with one matrix transposed)."""
     fewer, more = [], []
+    under_t = {id(n.args[0]) for n in e.walk() if n.op == "T"}
     for node in e.walk():
         if node.op == "T":
             fewer.append(_replace(e, node, node.args[0]))
-        elif node.op == "sym" and ctx is not None:
+        elif node.op == "sym" and ctx is not None and id(node) not in under_t:
             o = ctx.lookup(node.value)
             if o is not None and o.kind == "matrix" and o.structure not in ("spd", "symmetric"):
                 more.append(_replace(e, node, Expr("T", (node,))))
