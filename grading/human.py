@@ -16,9 +16,3 @@ def grade_unavailable(q, entry, answer, deadline) -> Result:
 def grade_text(q, entry, answer, deadline) -> Result:
     return Result(q.id, NEEDS_HUMAN, 0.0, q.points, "free text, graded by a person",
                   staff={"rubric": q.spec.rubric})
-
-
-@grades("derivation", keyed=False)
-def grade_derivation_by_hand(q, entry, answer, deadline) -> Result:
-    return Result(q.id, NEEDS_HUMAN, 0.0, q.points,
-                  "a derivation: step-by-step checking is not available for it, graded by a person")

@@ -91,6 +91,136 @@ def contexts() -> dict:
         description="p(x,z) positive on finite supports of x and z (p(z), p(x), p(x|z), p(z|x) derived); "
                     "q_φ(z|x) positive, summing to one over z",
     )
+    # derivations (grading/steps.py): the ELBO family of vae-simclr/1a, ift6135-a23/3.2, ift6135-h22/1.1
+    ctx["vae-derivation"] = Context(
+        "vae-derivation",
+        variables=[Var("x", (2, 4)), Var("z", (2, 5))],
+        objects=[
+            Obj("p", "joint", over=("x", "z"), aliases=("p_theta", "p_{x,z}"), depends=("theta",), fixed=("z",),
+                description="the model p_θ(x, z) = p_θ(x|z) p(z): p(z) (the prior) does not depend on θ; "
+                            "p(x), p(x|z), p(z|x) derived"),
+            Obj("q_phi", "density", over=("z",), given=("x",), aliases=("q",),
+                description="the approximate posterior q_φ(z|x) (fixed: it does not depend on θ)"),
+            Obj("cal(L)", "field", over=("x",), aliases=("ELBO",), params=("theta", "phi", "x", "q"),
+                definition=r"\mathbb{E}_{q_\phi(z|x)}\left[\log \frac{p(x,z)}{q_\phi(z|x)}\right]",
+                description="the ELBO L(θ, φ; x) = E_q[log p(x,z) - log q(z|x)]"),
+        ],
+        description="p_θ(x,z) = p_θ(x|z)p(z) positive on finite supports of x and z (p(z) free of θ; p(x), "
+                    "p(x|z), p(z|x) derived); q_φ(z|x) (or q(z|x)) positive, summing to one over z; "
+                    "\\mathcal{L} (or ELBO) = E_q[log p(x,z)/q(z|x)]",
+    )
+    # the flow KL invariance (ift6135-a23/2.1, ift6135-h22/3.1): a bijection F pairs the points of u and x;
+    # the points of x have volumes |det J_F| (those of u volume 1), so a change of variables needs its Jacobian
+    ctx["flow"] = Context(
+        "flow",
+        variables=[Var("u", (3, 6)), Var("x", (3, 6), like="u", measure="vol_x")],
+        objects=[
+            Obj("F", "map", over=("u",), given=("x",), description="the flow F: u -> x (invertible)"),
+            Obj("F^-1", "map", over=("x",), given=("u",), description="its inverse F^{-1}: x -> u"),
+            Obj("J_F", "field", over=("u",), domain="positive", aliases=("J",),
+                description="|det ∂F(u)/∂u| (also written \\frac{\\partial F(u)}{\\partial u})"),
+            Obj("J_F^-1", "field", over=("x",), definition=r"\frac{1}{J_F(F^{-1}(x))}",
+                description="|det ∂F^{-1}(x)/∂x| = 1/|det J_F(F^{-1}(x))|"),
+            Obj("vol_x", "field", over=("x",), definition=r"J_F(F^{-1}(x))",
+                description="the volume of a point of x (hidden: the measure of integrals over x)"),
+            Obj("p_X", "density", over=("x",), aliases=("P_X", "p_x", "P_x"), description="the data density"),
+            Obj("p_U", "density", over=("u",), aliases=("P_U", "p_u", "P_u"), description="the base density"),
+            Obj("p_F(U)", "density", over=("x",), aliases=("P_F(U)",),
+                definition=r"p_U(F^{-1}(x)) J_{F^{-1}}(x)", description="the flow's density p_U(F^{-1}(x))/|J_F|"),
+            Obj("p_F^-1(X)", "density", over=("u",), aliases=("P_F^-1(X)",),
+                definition=r"p_X(F(u)) J_F(u)", description="the pulled-back data density p_X(F(u))|J_F(u)|"),
+        ],
+        description="u and x paired by the invertible flow F (x = F(u)); densities p_X(x) (P_X), p_U(u) (P_U), "
+                    "p_{F(U)}(x) = p_U(F^{-1}(x))|det J_{F^{-1}}(x)|, p_{F^{-1}(X)}(u) = p_X(F(u))|det J_F(u)|; "
+                    "Jacobians J_F(u) = ∂F(u)/∂u and J_{F^{-1}}(x) = ∂F^{-1}(x)/∂x, their |det| positive; "
+                    "integrals ∫ ... dx, ∫ ... du and expectations E_{x~p_X}, E_{u~p_U}",
+    )
+    # the importance-weighted bound (ift6135-a23/3.4a-b): k i.i.d. samples z_1..z_k of q(z|x) (k at most 3 here)
+    ctx["iwae"] = Context(
+        "iwae",
+        variables=[Var("x", (2, 3)), Var("z", (2, 3))] + [Var(f"z_{j}", (2, 3), copy_of="z") for j in (1, 2, 3)],
+        objects=[
+            Obj("p", "joint", over=("x", "z"), description="the model p(x, z); p(x), p(z), p(x|z), p(z|x) derived"),
+            Obj("q_phi", "density", over=("z",), given=("x",), aliases=("q",), description="q(z|x)"),
+            Obj("k", "scalar", domain="small", aliases=("K",), description="the number of samples k (1 to 3 here)"),
+            Obj("w", "field", index=("j",), definition=r"\frac{p(x,z_j)}{q(z_j|x)}",
+                description="the importance weight w_j = p(x, z_j)/q(z_j|x)"),
+            Obj("cal(L)", "field", index=("k",),
+                definition=r"\mathbb{E}_{z_{1:k}\sim q(z|x)}\left[\log \frac{1}{k}\sum_{j=1}^{k}"
+                           r"\frac{p(x,z_j)}{q(z_j|x)}\right]",
+                description="the bound L_k = E_{z_1:k ~ q}[log (1/k) Σ_j w_j] (L_1 is the ELBO)"),
+            Obj("ELBO", "field", over=("x",), definition=r"\mathbb{E}_{q(z|x)}\left[\log \frac{p(x,z)}{q(z|x)}\right]",
+                description="the ELBO (= L_1)"),
+        ],
+        description="p(x, z) on finite supports; q(z|x); k samples z_1, ..., z_k i.i.d. from q(z|x) "
+                    "(E_{z_{1:k} ~ q(z|x)}, E_{z_1, z_2 ~ q(z|x)}); w_j = p(x,z_j)/q(z_j|x); "
+                    "\\mathcal{L}_k, \\mathcal{L}_1, \\mathcal{L}_2, ELBO",
+    )
+    # SimSiam's objective in trace form (ift6135-h22/5.1): a finite, exchangeable distribution of view pairs
+    sq = dict(shape=("n_2", "n_2"))
+    ctx["simsiam-views"] = Context(
+        "simsiam-views",
+        variables=[Var("s", (3, 6))],
+        objects=[
+            Obj("w_s", "density", over=("s",), structure="exchangeable",
+                description="(hidden) the distribution of the pairs of views; (x_1, x_2) and (x_2, x_1) equally likely"),
+            Obj("W", "matrix", shape=("n_2", "n_1"), description="encoder, n2 x n1"),
+            Obj("W_p", "matrix", aliases=("W_{p}",), description="predictor, n2 x n2 (not symmetric)", **sq),
+            Obj("x_1", "vector", shape=("n_1",), over=("s",), description="the first augmented view"),
+            Obj("x_2", "vector", shape=("n_1",), over=("s",), mirror="x_1", description="the second view"),
+            Obj("f_1", "vector", shape=("n_2",), over=("s",), aliases=("bf(f)_1",), definition=r"W x_1",
+                description="f_1 = W x_1"),
+            Obj("f_2", "vector", shape=("n_2",), over=("s",), definition=r"W x_2", description="f_2 = W x_2"),
+            Obj("X", "matrix", shape=("n_1", "n_1"), definition=r"\mathbb{E}[x_1 x_2^\top]",
+                description="X = E[x_1 x_2ᵀ] (the covariance of the average view)"),
+            Obj("X'", "matrix", shape=("n_1", "n_1"), definition=r"\mathbb{E}[x_1 x_1^\top] - X",
+                description="X' = E[x_1 x_1ᵀ] - X"),
+            Obj("F_1", "matrix", definition=r"\mathbb{E}[f_1 f_1^\top]", description="F_1 = E[f_1 f_1ᵀ] = W(X+X')Wᵀ", **sq),
+            Obj("F_2", "matrix", definition=r"\mathbb{E}[f_2 f_2^\top]", description="F_2 = E[f_2 f_2ᵀ] = F_1", **sq),
+            Obj("F_12", "matrix", definition=r"\mathbb{E}[f_1 f_2^\top]", description="F_12 = E[f_1 f_2ᵀ] = W X Wᵀ",
+                **sq),
+            Obj("F_21", "matrix", definition=r"\mathbb{E}[f_2 f_1^\top]", description="F_21 = E[f_2 f_1ᵀ] = F_12",
+                **sq),
+            Obj("J", "field", params=("W", "W_p"),
+                definition=r"\frac{1}{2}\mathbb{E}\left[\|W_p f_1 - f_2\|_2^2\right]",
+                description="J(W, W_p) = ½ E‖W_p f_1 - StopGrad(f_2)‖²"),
+        ],
+        dims={"n_1": (2, 4), "n_2": (2, 4)},
+        default_expectation="w_s",
+        description="W (n2 x n1), W_p (n2 x n2), views x_1, x_2 (exchangeable), f_1 = W x_1, f_2 = W x_2; "
+                    "E[...] or E_{x_1,x_2}[...] over the views; F_1 = E[f_1 f_1ᵀ], F_2 = E[f_2 f_2ᵀ], "
+                    "F_12 = E[f_1 f_2ᵀ], F_21 = E[f_2 f_1ᵀ] (so F_1 = F_2 = W(X+X')Wᵀ, F_12 = F_21 = WXWᵀ); "
+                    "tr, ᵀ, \\operatorname{Stop-Grad}",
+    )
+    # the unified contrastive loss and NT-Xent (vae-simclr/2a): a batch of N unit embeddings z_i with positives z_{i'}
+    emb = dict(shape=("d",), structure="unit", members=4)
+    ctx["nt-xent"] = Context(
+        "nt-xent",
+        objects=[
+            Obj("N", "scalar", domain="few", description="the batch size N (2 to 4 here)"),
+            Obj("tau", "scalar", domain="positive", description="the temperature τ > 0"),
+            Obj("z", "vector", index=("i",), description="the unit embeddings z_1..z_N", **emb),
+            Obj("z'", "vector", index=("i",), description="z_{i'}: the positive (augmented view) of z_i", **emb),
+            Obj("d", "field", index=("i",), definition=r"\sqrt{\frac{1}{2}} \|z_i - z_{i'}\|",
+                description="d_i, with d_i^2 = ½‖z_i - z_{i'}‖²"),
+            Obj("d#2", "field", index=("i", "j"), definition=r"\sqrt{\frac{1}{2}} \|z_i - z_j\|",
+                description="d_{ij}, with d_{ij}^2 = ½‖z_i - z_j‖²"),
+            Obj("phi", "function", index=("t",), definition=r"\log t", description="φ(t) = log t"),
+            Obj("psi", "function", index=("t",), definition=r"\exp(t / \tau)", description="ψ(t) = exp(t/τ)"),
+            Obj("cal(L)_phi,psi", "field", params=("theta",),
+                definition=r"\sum_{i=1}^{N} \phi\left(\sum_{j \neq i} \psi(d_i^2 - d_{ij}^2)\right)",
+                description="the unified loss L_{φ,ψ}(θ) = Σ_i φ(Σ_{j≠i} ψ(d_i² - d_ij²))"),
+            Obj("cal(L)_NT", "field", params=("theta",),
+                definition=r"-\sum_{i=1}^{N} \log \frac{\exp(\mathrm{sim}(z_i, z_{i'})/\tau)}"
+                           r"{\sum_{j \neq i} \exp(\mathrm{sim}(z_i, z_j)/\tau)}",
+                description="the NT-Xent loss (written \\mathcal{L}_{\\text{NT-Xent}})"),
+        ],
+        dims={"d": (2, 4)},
+        description="z_i, z_{i'} (i = 1..N) unit vectors of a random dimension; τ > 0; sums \\sum_{i=1}^{N}, "
+                    "\\sum_{j \\neq i}; d_i^2 = ½‖z_i - z_{i'}‖², d_{ij}^2 = ½‖z_i - z_j‖²; φ(t) = log t, "
+                    "ψ(t) = exp(t/τ); sim(z_i, z_j) the cosine similarity; \\mathcal{L}_{\\phi,\\psi}, "
+                    "\\mathcal{L}_{\\text{NT-Xent}}",
+    )
     ctx["reparam"] = Context(
         "reparam",
         objects=[
