@@ -346,21 +346,48 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     return res
 
 
+def _chain_sides(text: str) -> list:
+    """The sides of an '=' chain before the last one.  When the whole chain does not parse (a side
+    written with an operator the grammar does not read, such as a derivative), each side is read on
+    its own and the unreadable ones are skipped."""
+    try:
+        tree = parse(text)
+    except TooCostly:
+        raise
+    except ParseError:
+        parts, depth, start = [], 0, 0
+        for i, ch in enumerate(text):
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if ch == "=" and depth == 0:
+                parts.append(text[start:i].rstrip(":"))
+                start = i + 1
+        sides = []
+        for part in parts:
+            try:
+                sides.append(parse(part))
+            except TooCostly:
+                raise
+            except ParseError:
+                continue
+        return sides
+    if tree.kind != "rel" or len(tree.args) < 2:
+        return []
+    return list(tree.args[:-1])
+
+
 def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> Optional[Result]:
     """In an '=' chain every side that is an expression of the question (not a label such as
     'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
-    try:
-        tree = parse(text)
-    except ParseError:
-        return None
-    if tree.kind != "rel" or len(tree.args) < 2:
+    sides = _chain_sides(text)
+    if not sides:
         return None
     from .context import canonical
     from .semantics import build_name
 
     targets = {canonical(t) for t in q.spec.targets}
     entry = key_entry(q.id) if q.spec.context else None
-    for side in tree.args[:-1]:
+    for side in sides:
         name = build_name(side) if side.kind != "call" else build_name(side.args[0])
         if name is not None and canonical(name) in targets:
             continue
