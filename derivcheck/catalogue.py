@@ -83,8 +83,9 @@ CONTEXT_FIELDS = {
     "dims": (_MAP, "symbolic sizes: name -> [min, max]"),
     "identity_dim": (_STR, "the size of a bare I"),
     "imaginary_unit": (_BOOL, "true when i is the imaginary unit"),
+    "default_expectation": (_STR, "the density of an \\mathbb{E}[...] written without a subscript"),
 }
-OBJECT_KINDS = ("scalar", "vector", "matrix", "density", "joint", "field")
+OBJECT_KINDS = ("scalar", "vector", "matrix", "density", "joint", "field", "map", "function")
 OBJECT_FIELDS = {
     "kind": (_STR, "one of " + ", ".join(OBJECT_KINDS)),
     "domain": (_STR, "real, positive, unit, nonneg, int, posint, complex"),
@@ -95,9 +96,22 @@ OBJECT_FIELDS = {
     "aliases": (_LIST, "other spellings"),
     "definition": (_STR, "LaTeX formula in terms of other objects"),
     "description": (_STR, "the object in words"),
+    # used by the step checker (grading/steps.py); see grading.context.Obj
+    "depends": (_LIST, "parameters it depends on (for 'up to a term constant in')"),
+    "fixed": (_LIST, "a joint's variables whose marginal does not depend on those parameters"),
+    "index": (_LIST, "an indexed family: placeholder names of its indices"),
+    "mirror": (_STR, "a field equal to this other field at the mirrored point"),
+    "members": (_NUM, "a family of base values: how many members are drawn"),
+    "params": (_LIST, "argument names written after a defined object and ignored"),
 }
-DOMAINS = ("real", "positive", "unit", "nonneg", "int", "posint", "complex")
-STRUCTURES = ("general", "symmetric", "spd", "psd", "orthogonal", "unit", "simplex", "commuting")
+VARIABLE_FIELDS = {
+    "size": (_LIST, "[min, max] size of the support"),
+    "copy_of": (_STR, "an i.i.d. copy of this variable"),
+    "like": (_STR, "the same support size as this other variable"),
+    "measure": (_STR, "a positive field over this variable giving each point's volume"),
+}
+DOMAINS = ("real", "positive", "unit", "nonneg", "int", "posint", "complex", "small", "few")
+STRUCTURES = ("general", "symmetric", "spd", "psd", "orthogonal", "unit", "simplex", "commuting", "exchangeable")
 CLAIM_FIELDS = {
     "title": (_STR, "one line"),
     "questions": (_LIST, "the question IDs the claim answers"),
@@ -264,6 +278,11 @@ def check_context(data: Any, ch: _Checker) -> None:
     names = list(variables) if isinstance(variables, (dict, list)) else []
     if isinstance(variables, dict):
         for v, rng in variables.items():
+            if isinstance(rng, dict):
+                inner = _Checker(ch.file, ch.lines, ch.path + ("variables", v))
+                inner.fields(rng, VARIABLE_FIELDS, "variable")
+                ch.errors += [RecordError(e.where, f"variables.{v}.{e.field}", e.message) for e in inner.errors]
+                rng = rng.get("size")
             if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and
                                         all(isinstance(x, int) and x > 0 for x in rng)):
                 ch.error(f"variables.{v}", "a support size is [min, max] (positive integers) or empty",

@@ -69,6 +69,9 @@ def _run(q: Question, answer: Any, time_limit_s: float, entry: Optional[KeyEntry
         if entry.ok and q.spec.context:
             engine(q.spec.context)  # draw the context's instances once, outside any answer's budget
         start = time.perf_counter()
+    elif grader.prepare is not None:
+        grader.prepare(q)  # e.g. start the code sandbox's worker, outside the answer's budget
+        start = time.perf_counter()
     try:
         with time_limit(time_limit_s):
             result = _check(q, grader, answer, deadline=start + time_limit_s, entry=entry)

@@ -20,6 +20,7 @@ other question loads.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Optional
@@ -40,18 +41,33 @@ def _range(v, default=(2, 5)) -> tuple:
     return (int(v[0]), int(v[1]))
 
 
+_OBJ_FIELDS = {f.name for f in dataclasses.fields(Obj)}
+_VAR_FIELDS = {f.name for f in dataclasses.fields(Var)}
+
+
+def _value(v):
+    return tuple(str(x) for x in v) if isinstance(v, list) else v
+
+
 def build_object(name: str, spec) -> Obj:
-    """One context object from its record (a bare string is the domain of a scalar)."""
+    """One context object from its record (a bare string is the domain of a scalar).  Every field of
+    :class:`~grading.context.Obj` may be given (lists become tuples)."""
     if isinstance(spec, str):
         return Obj(str(name), "scalar", domain=spec)
-    spec = spec or {}
-    return Obj(
-        str(name), spec.get("kind", "scalar"), domain=spec.get("domain", "real"),
-        shape=tuple(spec.get("shape") or ()), structure=spec.get("structure", "general"),
-        over=tuple(spec.get("over") or ()), given=tuple(spec.get("given") or ()),
-        aliases=tuple(str(a) for a in spec.get("aliases") or ()), definition=spec.get("definition"),
-        description=spec.get("description", ""),
-    )
+    spec = dict(spec or {})
+    kind = spec.pop("kind", "scalar")
+    fields = {k: _value(v) for k, v in spec.items() if k in _OBJ_FIELDS}
+    if "shape" in spec:
+        fields["shape"] = tuple(spec["shape"])  # sizes may be numbers
+    return Obj(str(name), kind, **fields)
+
+
+def build_variable(name: str, spec) -> Var:
+    """A random variable with a finite support: ``[min, max]`` size, or ``{size: [..], copy_of, like, measure}``."""
+    if isinstance(spec, dict):
+        extra = {k: _value(v) for k, v in spec.items() if k in _VAR_FIELDS and k != "size"}
+        return Var(str(name), _range(spec.get("size")), **extra)
+    return Var(str(name), _range(spec))
 
 
 def build_context(name: str, data: dict) -> Context:
@@ -59,14 +75,16 @@ def build_context(name: str, data: dict) -> Context:
     variables = data.get("variables") or {}
     if isinstance(variables, list):
         variables = {v: None for v in variables}
+    extra = {"default_expectation": data["default_expectation"]} if data.get("default_expectation") else {}
     return Context(
         name,
         objects=[build_object(k, v) for k, v in (data.get("objects") or {}).items()],
-        variables=[Var(str(k), _range(v)) for k, v in variables.items()],
+        variables=[build_variable(k, v) for k, v in variables.items()],
         dims={str(k): _range(v) for k, v in (data.get("dims") or {}).items()},
         identity_dim=data.get("identity_dim"),
         imaginary_unit=bool(data.get("imaginary_unit", False)),
         description=data.get("description", ""),
+        **extra,
     )
 
 

@@ -139,10 +139,10 @@ def test_non_value_kinds():
     assert "staff" not in r.to_dict("student") and r.to_dict("staff")["staff"]["rubric"]
     r = grading.check("mit-hw4/4a", "yes, no, yes, no")
     assert r.verdict == "needs-human" and "figure" in r.message
-    r = grading.check("ift6135-a23/3.2b", [r"\log p(x) = \log \int p(x,z)\,dz"])
-    assert r.verdict == "needs-human" and r.first_wrong_step is None
-    r = grading.check("mit-hw4/7b", "def ae_loss(x, x_hat): ...")
-    assert r.verdict == "needs-human"
+    r = grading.check("ift6135-a23/3.2b", [r"\log p(x) = \log \int p(x,z)\,dz"])  # step by step: stops short
+    assert r.verdict == "partial" and r.first_wrong_step is None
+    r = grading.check("mit-hw4/7b", "def ae_loss(x, x_hat): ...")  # runs in the sandbox, returns None
+    assert r.verdict == "incorrect" and "not a torch tensor" in r.message
     r = grading.check("no-such/1", "x")
     assert r.verdict == "unknown-question" and r.max_score == 0
 
@@ -245,7 +245,8 @@ def test_a_broken_answer_does_not_stop_the_rest(tmp_path):
     assert by_q["nope/9"].verdict == "unknown-question"
     for q in ("ift6135-h22/4.1", "ift6135-h22/4.3", "ift6135-h22/4.3.behaviour", "ift6135-a23/2.2"):
         assert by_q[q].verdict == "correct", (q, by_q[q].message)
-    assert rep.score == 4 + 4 + 2 + 5
+    assert by_q["ift6135-a23/3.2b"].verdict == "partial"  # the derivation stops before Jensen's step: half of 4
+    assert rep.score == 4 + 4 + 2 + 5 + 2
     doc = rep.to_dict()
     assert set(doc) == {"student", "score", "max_score", "results"}
     for item in doc["results"]:
