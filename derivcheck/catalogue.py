@@ -184,35 +184,33 @@ class Record:
 # --------------------------------------------------------------------------
 # YAML with line numbers
 # --------------------------------------------------------------------------
-def _construct(node, path: tuple, lines: dict):
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _construct(node, path: tuple, lines: dict, scalars):
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out = {}
         for k_node, v_node in node.value:
-            key = _scalar_key(k_node)
-            out[key] = _construct(v_node, path + (key,), lines)
-            lines.setdefault(path + (key,), k_node.start_mark.line + 1)
+            if not isinstance(k_node, yaml.ScalarNode):
+                raise yaml.YAMLError(f"line {k_node.start_mark.line + 1}: a mapping key must be a plain value")
+            key = scalars.construct_object(k_node)
+            key = key if isinstance(key, str) else str(key)
+            out[key] = _construct(v_node, path + (key,), lines, scalars)
+            lines[path + (key,)] = k_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, path + (i,), lines) for i, v in enumerate(node.value)]
-    loader = yaml.SafeLoader("")
-    return loader.construct_object(node, deep=True)
-
-
-def _scalar_key(node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value = yaml.SafeLoader("").construct_object(node)
-        return str(value) if not isinstance(value, str) else value
-    raise yaml.YAMLError(f"line {node.start_mark.line + 1}: a mapping key must be a plain value")
+        return [_construct(v, path + (i,), lines, scalars) for i, v in enumerate(node.value)]
+    return scalars.construct_object(node, deep=True)
 
 
 def load_yaml(text: str, name: str = "<text>") -> tuple:
     """(data, lines): the YAML document and, for every path of keys/indices in it, its 1-based line."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=_LOADER)
     lines: dict = {}
     if node is None:
         return {}, lines
-    return _construct(node, (), lines), lines
+    return _construct(node, (), lines, yaml.SafeLoader("")), lines
 
 
 # --------------------------------------------------------------------------
