@@ -15,9 +15,11 @@ from typing import Any, Optional
 
 import yaml
 
+from derivcheck import catalogue
 from derivcheck.model import Verdict
 
 from . import expr as X
+from . import slips
 from .context import Context
 from .engine import Engine, Judgement
 from .expr import Expr, to_text
@@ -35,6 +37,9 @@ from .syntax import ParseError, S, TooCostly, normalize_unicode, parse
 @functools.lru_cache(maxsize=None)
 def engine(context_name: str) -> Engine:
     return Engine(contexts()[context_name])
+
+
+catalogue.on_change(engine.cache_clear)  # a questions file added or removed may redefine a context
 
 
 # -- labels ----------------------------------------------------------------------
@@ -60,7 +65,8 @@ def _grade_choice(q, entry, answer, deadline) -> Result:
                       f"{str(answer)!r} is not one of the options ({', '.join(q.options)})")
     if given == entry.labels:
         return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct", method="option label")
-    return Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label")
+    return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label"),
+                          q, given, entry.labels)
 
 
 def _as_label_list(answer) -> Optional[list]:
@@ -129,7 +135,8 @@ def _grade_mapping(q, entry, answer, deadline) -> Result:
         return Result(q.id, CORRECT, q.points, q.points, "every entry correct" + (
             f" ({'; '.join(parts)})" if parts else ""), method="option labels")
     verdict = PARTIAL if right else INCORRECT
-    return Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key")
+    return slips.annotate(Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key"),
+                          q, given, entry.labels)
 
 
 # -- expressions -------------------------------------------------------------------
@@ -363,32 +370,62 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     except _Unreadable as exc:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
     eng = engine(q.spec.context)
-    false_side = _check_other_sides(q, eng, text, deadline)
+    false_side = _check_other_sides(q, eng, text, deadline, entry)
     if false_side is not None:
         return false_side
     res = _judge_readings(q, eng, rds, entry.expr, deadline,
                           lambda e: eng.judge(e, "=", entry.expr, deadline=deadline))
+    if len(rds) == 1:
+        slips.annotate(res, q, rds[0].expr, entry.expr, q.context, eng)
     notes = "; ".join(n for n in (note1, note2) if n)
     if notes:
         res.message += f" ({notes})"
     return res
 
 
-def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> Optional[Result]:
-    """In an '=' chain every side that is an expression of the question (not a label such as
-    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
+def _chain_sides(text: str) -> list:
+    """The sides of an '=' chain before the last one.  When the whole chain does not parse (a side
+    written with an operator the grammar does not read, such as a derivative), each side is read on
+    its own and the unreadable ones are skipped."""
     try:
         tree = parse(text)
+    except TooCostly:
+        raise
     except ParseError:
-        return None
+        parts, depth, start = [], 0, 0
+        for i, ch in enumerate(text):
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if ch == "=" and depth == 0:
+                parts.append(text[start:i].rstrip(":"))
+                start = i + 1
+        sides = []
+        for part in parts:
+            try:
+                sides.append(parse(part))
+            except TooCostly:
+                raise
+            except ParseError:
+                continue
+        return sides
     if tree.kind != "rel" or len(tree.args) < 2:
+        return []
+    return list(tree.args[:-1])
+
+
+def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float,
+                       entry: Optional[KeyEntry] = None) -> Optional[Result]:
+    """In an '=' chain every side that is an expression of the question (not a label such as
+    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
+    sides = _chain_sides(text)
+    if not sides:
         return None
     from .context import canonical
     from .semantics import build_name
 
     targets = {canonical(t) for t in q.spec.targets}
-    entry = key_entry(q.id) if q.spec.context else None
-    for side in tree.args[:-1]:
+    entry = entry if entry is not None else (key_entry(q.id) if q.spec.context else None)
+    for side in sides:
         name = build_name(side) if side.kind != "call" else build_name(side.args[0])
         if name is not None and canonical(name) in targets:
             continue
@@ -399,11 +436,12 @@ def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> 
         for rd in rds:
             j = eng.judge(rd.expr, "=", entry.expr, deadline=deadline, symbolic=False)
             if j.verdict is Verdict.FAILS:
-                return Result(q.id, INCORRECT, 0.0, q.points,
-                              f"the equation chain contains a side that is not equal to the key: "
-                              f"{to_text(rd.expr)} ({j.method})", method=j.method,
-                              details={"reading": to_text(rd.expr), "judgement": _student_judgement(j)},
-                              staff={"judgement": j.to_dict()})
+                return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points,
+                                             f"the equation chain contains a side that is not equal to the key: "
+                                             f"{to_text(rd.expr)} ({j.method})", method=j.method,
+                                             details={"reading": to_text(rd.expr), "judgement": _student_judgement(j)},
+                                             staff={"judgement": j.to_dict()}),
+                                      q, (rd.expr, "=", entry.expr), entry.expr, q.context, eng)
     return None
 
 

@@ -52,6 +52,8 @@ def add_commands(subparsers) -> None:
     g.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="time limit per answer (default 5 s)")
     g.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    g.add_argument("--questions", action="append", metavar="FILE|DIR",
+                   help="more question records: a YAML file or a folder of them (repeatable)")
     g.set_defaults(func=cmd_grade)
 
     c = subparsers.add_parser("check", help="check one answer to one question")
@@ -60,6 +62,8 @@ def add_commands(subparsers) -> None:
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.add_argument("--audience", choices=["student", "staff"], default="staff")
     c.add_argument("--time-limit", type=float, default=None, metavar="SECONDS")
+    c.add_argument("--questions", action="append", metavar="FILE|DIR",
+                   help="more question records: a YAML file or a folder of them (repeatable)")
     c.set_defaults(func=cmd_check)
 
     s = subparsers.add_parser("summary", help="class summary of graded results: per-question means, common mistakes")
