@@ -237,6 +237,13 @@ def _restriction(q: Question, e: Expr) -> Optional[str]:
                 if name in forbid:
                     return f"the answer uses {name}, which this question asks to eliminate"
             stack.extend(a for a in node.args if isinstance(a, Expr))
+    if q.spec.restates:
+        asked = set()
+        for latex in q.spec.restates:
+            asked |= _allowed_forms(latex, ctx)
+        if any(node in asked for node in e.walk()):
+            return (f"the answer restates the quantity asked for instead of expressing it"
+                    + (f" ({q.ask})" if q.ask else ""))
     if q.spec.only_through:
         allowed = _allowed_forms(q.spec.only_through, ctx)
         stack = [e]
