@@ -616,7 +616,7 @@ def _grade_set(q, entry, answer, deadline) -> Result:
                            lambda e: eng.same_multiset(list(e.args), entry.items, deadline=deadline))
 
 
-_PAIR = re.compile(r"[(\[{]\s*(\d+)\s*,\s*(\d+)\s*[)\]}]|(\d)\s*[-,]\s*(\d)(?!\d)")
+_PAIR = re.compile(r"[(\[{]\s*(\d)\s*,\s*(\d)\s*[)\]}]|(?<!\d)(\d)\s*-\s*(\d)(?!\d)")
 
 
 _SUBSCRIPTED = re.compile(r"[A-Za-z]*\\?_\{\s*(\d)\s*,?\s*(\d)\s*\}")
@@ -644,7 +644,7 @@ def _label_items(answer: Any, grid: bool) -> Optional[list]:
         if grid:  # pairs and subscripts first, so '(1,1), x_{1,2}' is not split inside a label
             text = _SUBSCRIPTED.sub(lambda m: " " + m.group(1) + m.group(2) + " ", text)
             text = _PAIR.sub(lambda m: " " + "".join(g for g in m.groups() if g) + " ", text)
-        parts = [p for p in re.split(r"[\s,;{}\[\]()]+|\band\b", text) if p]
+        parts = [p for p in re.split(r"[\s,;{}\\\[\]()]+|\band\b", text) if p]
         return [normalize_label(_grid_label(p) if grid else p) for p in parts]
     return None
 
