@@ -191,3 +191,19 @@ def test_dask_missing_is_a_usage_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(builtins, "__import__", no_dask)
     assert run_cli("grade", str(p), "--dask", "tcp://127.0.0.1:1") == 2
     assert "derivcheck[dask]" in capsys.readouterr().err
+
+
+def test_memo_of_repeated_answers_gives_the_same_results(tmp_path):
+    from derivcheck.grading.api import AnswerMemo, grade
+
+    memo = AnswerMemo()
+    sub = {"student": "a", "answers": {"ift6135-h22/4.1": A_OK, "ift6135-h22/5.2": r"F_{12} - F_1 W_p",
+                                       "ift6135-h22/4.3.behaviour": "cycle"}}
+    plain = grade(sub)
+    first, second = grade(sub, memo=memo), grade(dict(sub, student="b"), memo=memo)
+    assert memo.hits == 3 and memo.misses == 3
+    for rep in (first, second):
+        assert [(r.question, r.verdict, r.score, r.message) for r in rep.results] == \
+            [(r.question, r.verdict, r.score, r.message) for r in plain.results]
+    second.results[0].message = "changed"
+    assert grade(sub, memo=memo).results[0].message != "changed"  # copies, never shared objects
