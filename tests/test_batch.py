@@ -3,6 +3,7 @@ Dask giving the serial results; atomic output; a 1,000-file batch interrupted an
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,23 @@ def test_memo_of_repeated_answers_gives_the_same_results(tmp_path):
             [(r.question, r.verdict, r.score, r.message) for r in plain.results]
     second.results[0].message = "changed"
     assert grade(sub, memo=memo).results[0].message != "changed"  # copies, never shared objects
+
+
+_REAL_TASK = batch._task
+
+
+def _dies_on_bob(name, data, options):
+    """A task that kills its worker process on one submission (module level: the pool pickles it by name)."""
+    if name.endswith("bob.json"):
+        os._exit(1)
+    return _REAL_TASK(name, data, options)
+
+
+def test_a_worker_that_dies_loses_no_student(tmp_path, monkeypatch):
+    """A worker killed mid-batch (out of memory, a signal): what it had not finished is graded here."""
+    paths = [str(p) for p in write_class(tmp_path)]
+    monkeypatch.setattr(batch, "_task", _dies_on_bob)
+    got = dict(grade_many(paths, jobs=2))
+    assert sorted(got) == list(range(len(paths)))
+    serial = {i: comparable(r) for i, r in grade_many(paths, jobs=1)}
+    assert {i: comparable(r) for i, r in got.items()} == serial
