@@ -135,6 +135,7 @@ class State:
         allq = questions()
         offered = config.offered or (read_question_file(config.questions_file, allq)
                                      if config.questions_file else tuple(allq))
+        self.all_questions = allq
         self.questions = {qid: allq[qid] for qid in offered}
         self.pool = CheckPool(jobs.JOBS, n=config.workers, queue_limit_s=config.queue_limit_s)
         self.templates = jinja2.Environment(
@@ -163,8 +164,10 @@ class State:
         from derivcheck.grading.results import NEEDS_HUMAN, TIMEOUT, UNKNOWN_QUESTION
 
         if qid not in self.questions:
-            return _result(qid, UNKNOWN_QUESTION, 0.0, f"unknown question ID {qid!r} (this page offers "
-                           f"{len(self.questions)} questions; GET /api/questions lists them)")
+            if qid in self.all_questions:
+                return _result(qid, UNKNOWN_QUESTION, 0.0, f"question {qid} is not offered by this server "
+                               f"(GET /api/questions lists its {len(self.questions)} questions)")
+            return jobs.check(qid, answer, 0)  # the grader's own unknown-question result (a lookup, no check)
         q = self.questions[qid]
         limit = self.config.time_limit_s
         try:
