@@ -281,7 +281,7 @@ def _judge_readings(q: Question, eng: Engine, rds: list, key: Expr, deadline: fl
     shown = "; ".join(f"reading {i + 1} ({rd.describe()}): {'correct' if ok else 'incorrect'}"
                       for i, (rd, j, problem, ok) in enumerate(outcomes))
     details = {"readings": [{"reading": to_text(rd.expr), "how": rd.describe(), "correct": ok,
-                             "judgement": j.to_dict() if j else None, "problem": problem}
+                             "judgement": _student_judgement(j) if j else None, "problem": problem}
                             for rd, j, problem, ok in outcomes]}
     if all(ok for *_, ok in outcomes):
         return Result(q.id, CORRECT, q.points, q.points, f"ambiguous notation, but every reading is correct: {shown}",
@@ -295,20 +295,32 @@ def _judge_readings(q: Question, eng: Engine, rds: list, key: Expr, deadline: fl
                   method="every reading checked", details=details)
 
 
+def _student_judgement(j: Judgement) -> dict:
+    """A judgement as the student may see it: the key's value on a counterexample is staff-only."""
+    d = j.to_dict()
+    if d.get("counterexample"):
+        d["counterexample"] = {k: v for k, v in d["counterexample"].items() if k != "reference"}
+    return d
+
+
 def _from_judgement(q: Question, j: Judgement, rd: Reading) -> Result:
-    details = {"reading": to_text(rd.expr), "judgement": j.to_dict()}
+    details = {"reading": to_text(rd.expr), "judgement": _student_judgement(j)}
+    staff = {"judgement": j.to_dict()}
     if j.verdict is Verdict.HOLDS:
-        return Result(q.id, CORRECT, q.points, q.points, "equivalent to the key", method=j.method, details=details)
+        return Result(q.id, CORRECT, q.points, q.points, "equivalent to the key", method=j.method, details=details,
+                      staff=staff)
     if j.verdict is Verdict.FAILS:
         msg = "not equivalent to the key: " + j.method
         if j.detail and j.detail not in msg:
             msg += f" ({j.detail})"
         cex = j.counterexample or {}
-        if "answer" in cex and "reference" in cex:
-            msg += f"; on the instance {_inst_text(cex['instance'])} the answer is {cex['answer']} and the key " \
-                   f"{cex['reference']}"
-        return Result(q.id, INCORRECT, 0.0, q.points, msg, method=j.method, details=details)
-    return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"could not decide: {j.method}", method=j.method, details=details)
+        if "answer" in cex:
+            msg += f"; on the instance {_inst_text(cex['instance'])} your answer is {cex['answer']}"
+        if "reference" in cex:
+            staff["key_value"] = f"on the instance {_inst_text(cex['instance'])} the key is {cex['reference']}"
+        return Result(q.id, INCORRECT, 0.0, q.points, msg, method=j.method, details=details, staff=staff)
+    return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"could not decide: {j.method}", method=j.method, details=details,
+                  staff=staff)
 
 
 def _inst_text(inst: dict) -> str:
@@ -369,7 +381,8 @@ def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> 
                 return Result(q.id, INCORRECT, 0.0, q.points,
                               f"the equation chain contains a side that is not equal to the key: "
                               f"{to_text(rd.expr)} ({j.method})", method=j.method,
-                              details={"reading": to_text(rd.expr), "judgement": j.to_dict()})
+                              details={"reading": to_text(rd.expr), "judgement": _student_judgement(j)},
+                              staff={"judgement": j.to_dict()})
     return None
 
 
@@ -498,3 +511,38 @@ def _grade_label_set(q, entry, answer) -> Result:
     return Result(q.id, INCORRECT, 0.0, q.points, "; ".join(parts), method="label set")
 
 
+
+
+# -- reading an answer without grading it (class summaries group wrong answers by value) ------------
+def reading_of(q: Question, answer: Any) -> Optional[Expr]:
+    """The first reading of an expression, matrix, point or expression-set answer (None if unreadable)."""
+    try:
+        if q.kind == "set" and not q.spec.labels:
+            items = answer if isinstance(answer, (list, tuple)) else [answer]
+            exprs = []
+            for a in items:
+                tree, _ = _parse_answer(_text(a))
+                for it in _set_items(_strip_lhs(tree)[0]):
+                    exprs.extend(_expand_pm(_readings(it, q.context, _text(a))[0].expr))
+            return Expr("list", tuple(exprs))
+        if isinstance(answer, (list, tuple)) and q.kind == "point":
+            answer = "(" + ", ".join(_text(a) for a in answer) + ")"
+        text = _text(answer)
+        tree, _ = _parse_answer(text)
+        if q.kind == "point":
+            tree = _point_items(q, tree)
+        tree, _ = _strip_lhs(tree)
+        e = _readings(tree, q.context, text)[0].expr
+        return _as_column(e) if q.kind == "point" else e
+    except (_Unreadable, ParseError, TooCostly, RecursionError, ValueError, TypeError):
+        return None
+
+
+def same_value(q: Question, a: Expr, b: Expr, deadline: Optional[float] = None) -> bool:
+    """Do two readings of answers to ``q`` agree on every random instance (numeric only, no key involved)?"""
+    eng = engine(q.spec.context)
+    if a.op == "list" and b.op == "list":
+        j = eng.same_multiset(list(a.args), list(b.args), deadline=deadline)
+    else:
+        j = eng.judge(a, "=", b, deadline=deadline, symbolic=False)
+    return j.verdict is Verdict.HOLDS

@@ -33,8 +33,10 @@ import numpy as np
 from derivcheck.model import Verdict
 from derivcheck.registry import stable_seed
 
-from .context import Context, Instance
-from .evaluate import EvalError, Evaluator, Val
+from .context import Context
+from .errors import EvalError
+from .evaluate import Evaluator
+from .instances import Instance, Val
 from .expr import Expr, to_text
 from .symbolic import confirm_equal
 

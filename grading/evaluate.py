@@ -1,6 +1,6 @@
 """Numeric evaluation of an expression tree on one instance of its context.
 
-Values (:class:`Val`) are complex NumPy arrays laid out on the context's
+Values (:class:`Val`, defined in :mod:`grading.instances`) are complex NumPy arrays laid out on the context's
 support axes (one axis per support variable, size 1 where a value does not
 depend on it), followed by two matrix axes for matrix values.  Broadcasting
 over the support axes is NumPy's own; expectations, integrals and sums over a
@@ -24,9 +24,11 @@ from typing import Optional
 
 import numpy as np
 
-from .context import Context, Instance
+from .context import Context
+from .errors import EvalError, TooCostly  # noqa: F401  (EvalError is importable from here)
 from .expr import Expr
-from .syntax import TooCostly
+from .instances import Instance, Val  # noqa: F401  (Val is importable from here)
+from .semantics import definition
 
 MAX_SUM_TERMS = 1_000_000
 MAX_EXPONENT = 1_000_000
@@ -36,41 +38,6 @@ _UNARY = {
     "exp": np.exp, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
     "sinh": np.sinh, "cosh": np.cosh, "atan": np.arctan, "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
 }
-
-
-class EvalError(ValueError):
-    """The expression has no value on this instance (the message says why)."""
-
-
-class Val:
-    """A value: ``kind`` 's' (scalar field), 'm' (matrix field) or 'I' (scaled identity)."""
-
-    __slots__ = ("arr", "kind")
-
-    def __init__(self, arr, kind: str):
-        self.arr = arr
-        self.kind = kind
-
-    @property
-    def mshape(self) -> tuple:
-        return self.arr.shape[-2:] if self.kind == "m" else ()
-
-    def short(self) -> str:
-        a = np.asarray(self.arr)
-        if self.kind == "m":
-            return f"{a.shape[-2]}x{a.shape[-1]} matrix"
-        if a.size == 1:
-            return _fmt(complex(a.reshape(-1)[0]))
-        return f"values over a support of {a.size} points"
-
-    def __repr__(self) -> str:  # pragma: no cover
-        return f"Val({self.kind}, {np.asarray(self.arr).shape})"
-
-
-def _fmt(z: complex) -> str:
-    if abs(z.imag) < 1e-12 * max(1.0, abs(z.real)):
-        return f"{z.real:.6g}"
-    return f"{z.real:.6g}{z.imag:+.6g}i"
 
 
 def _shape_str(v: Val) -> str:
@@ -159,7 +126,7 @@ class Evaluator:
             if obj.name not in self._defs:
                 if obj.name in self._defs.values():  # pragma: no cover - guarded by construction
                     raise EvalError(f"circular definition of {obj.name}")
-                self._defs[obj.name] = self.visit(self.ctx.definition(obj.name))
+                self._defs[obj.name] = self.visit(definition(self.ctx, obj.name))
             return self._defs[obj.name]
         if obj.kind == "joint":
             raise EvalError(f"{name} is a joint density: give its arguments, e.g. {name}(x,z)")

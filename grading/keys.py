@@ -33,8 +33,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from derivcheck.model import Claim, Verdict
 
-from . import expr as X
-from .context import Context
+from .adapters import ADAPTERS, adapter  # noqa: F401  (ADAPTERS is importable from here)
 from .expr import Expr
 from .questions import Question, question, questions
 from .symbolic import KeyConversionError, from_sympy
@@ -72,72 +71,6 @@ class KeyEntry:
                 "message": self.message,
                 "key": (str(self.expr) if self.expr is not None else
                         [str(i) for i in self.items] if self.items is not None else self.labels)}
-
-
-# --------------------------------------------------------------------------
-# Reading topic notation (adapters)
-# --------------------------------------------------------------------------
-def _density(name: str, vars_: tuple, given: tuple = ()) -> Expr:
-    return Expr("density", (), (name, vars_, given))
-
-
-def _gan_theory_handlers(ctx: Context) -> tuple[dict, dict]:
-    """derivations/gan_theory.py: f_0, f_1 are density values at x, D is D*(x), E_p0/E_p1 expectations."""
-    f0, f1 = _density("f_0", ("x",)), _density("f_1", ("x",))
-    aliases = {"f_0": f0, "f_1": f1, "D": X.sym("D^*")}
-
-    def expect(density):
-        return lambda reader, node: Expr("E", (density, reader.read(node.args[0])), ("x",))
-
-    return aliases, {"E_p0": expect(f0), "E_p1": expect(f1)}
-
-
-def _vae_handlers(ctx: Context) -> tuple[dict, dict]:
-    """derivations/vae.py: density classes over (x, z), Expect(body, dist), KL(a, b), Entropy(a)."""
-    forms = {
-        "Joint": lambda a: _density("p", ("x", "z")),
-        "Likelihood": lambda a: _density("p", ("x",), ("z",)),
-        "Prior": lambda a: _density("p", ("z",)),
-        "Posterior": lambda a: _density("p", ("z",), ("x",)),
-        "Marginal": lambda a: _density("p", ("x",)),
-        "Approx": lambda a: _density("q_phi", ("z",), ("x",)),
-    }
-
-    def check_args(node):
-        names = tuple(str(a) for a in node.args)
-        if not set(names) <= {"x", "z"}:
-            raise KeyConversionError(f"the key evaluates {type(node).__name__} at {names}, not at (x, z)")
-
-    handlers = {}
-    for cls, make in forms.items():
-        def h(reader, node, make=make):
-            check_args(node)
-            return make(node.args)
-        handlers[cls] = h
-
-    def dens(reader, node) -> Expr:
-        e = reader.read(node)
-        if e.op != "density":
-            raise KeyConversionError(f"expected a density, got {node}")
-        return e
-
-    def expect(reader, node):
-        body, dist = node.args
-        d = dens(reader, dist)
-        return Expr("E", (d, reader.read(body)), d.value[1])
-
-    def kl(reader, node):
-        return Expr("kl", (dens(reader, node.args[0]), dens(reader, node.args[1])))
-
-    def entropy(reader, node):
-        d = dens(reader, node.args[0])
-        return X.neg(Expr("E", (d, X.fn("log", d)), d.value[1]))
-
-    handlers.update({"Expect": expect, "KL": kl, "Entropy": entropy})
-    return {}, handlers
-
-
-ADAPTERS = {"gan_theory": _gan_theory_handlers, "vae": _vae_handlers}
 
 
 # --------------------------------------------------------------------------
@@ -333,7 +266,7 @@ def _read_answer(q: Question, entry: KeyEntry) -> None:
     ctx = q.context
     if ctx is None:
         raise KeyConversionError(f"{q.id} has no notation context")
-    aliases, handlers = ADAPTERS[q.spec.adapter](ctx) if q.spec.adapter else ({}, {})
+    aliases, handlers = adapter(q.spec.adapter)(ctx) if q.spec.adapter else ({}, {})
     if q.kind == "set":
         entry.items = [from_sympy(_number(x), ctx, aliases, handlers) for x in a]
         return

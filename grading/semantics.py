@@ -17,6 +17,7 @@ otherwise.  Anything else is a :class:`NotationError` with its position.
 from __future__ import annotations
 
 import itertools
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
@@ -24,13 +25,10 @@ from typing import Optional
 from . import expr as X
 from .context import Context, canonical
 from .expr import Expr
-from .syntax import ParseError, S, parse
+from .errors import NotationError, ParseError  # noqa: F401  (NotationError is importable from here)
+from .syntax import S, parse
 
 MAX_AMBIGUITIES = 4
-
-
-class NotationError(ParseError):
-    """The input parses but uses notation outside the question's context."""
 
 
 @dataclass
@@ -641,6 +639,21 @@ def resolve_text(text: str, ctx: Context, *, trusted: bool = False) -> Expr:
     """The (first) reading of ``text``; used for the context's own definitions."""
     e, _ = resolve(parse(text), ctx, trusted=trusted, text=text)
     return e
+
+
+_DEFINITIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def definition(ctx: Context, name: str) -> Optional[Expr]:
+    """The resolved expression of a defined object of ``ctx`` (parsed with the project's parser and
+    cached per context), or None when ``name`` is not a defined object."""
+    obj = ctx.lookup(name)
+    if obj is None or obj.definition is None:
+        return None
+    cache = _DEFINITIONS.setdefault(ctx, {})
+    if obj.name not in cache:
+        cache[obj.name] = resolve_text(obj.definition, ctx, trusted=True)
+    return cache[obj.name]
 
 
 def readings_of_tree(tree: S, ctx: Context, text: str = "") -> list:

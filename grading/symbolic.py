@@ -41,7 +41,9 @@ from sympy.matrices.expressions import (
 
 from . import expr as X
 from .context import Context, canonical
+from .errors import ParseError
 from .expr import Expr
+from .semantics import definition, resolve_text
 
 
 class Unsupported(Exception):
@@ -89,9 +91,6 @@ class _Reader:
                 return Expr("const", (), "i")
             # a symbol named by a formula of the question's notation (r"\|u\|", r"u^\top v"): read the
             # name with the project's own parser, as a student's answer would be read
-            from .semantics import resolve_text
-            from .syntax import ParseError
-
             try:
                 return resolve_text(raw, self.ctx, trusted=True)
             except ParseError:
@@ -263,7 +262,7 @@ class _Writer:
         if obj is None:
             raise Unsupported(f"unknown symbol {name}")
         if obj.definition is not None:
-            out = self.write(self.ctx.definition(obj.name))
+            out = self.write(definition(self.ctx, obj.name))
         elif obj.kind == "scalar":
             out = sp.Symbol(obj.name, **_DOMAIN_ASSUMPTIONS.get(obj.domain, {}))
         elif obj.kind in ("field",):

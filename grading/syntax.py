@@ -47,39 +47,11 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer
 
+from .errors import ParseError, TooCostly  # noqa: F401  (defined in errors.py; importable from here)
+
 MAX_LENGTH = 4000
 MAX_DEPTH = 40
 MAX_DIGITS = 40
-
-
-class ParseError(ValueError):
-    """The input cannot be read; ``position`` is a 0-based character offset."""
-
-    def __init__(self, message: str, position: Optional[int] = None, expected: Optional[list] = None,
-                 text: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.position = position
-        self.expected = list(expected or [])
-        self.text = text
-
-    def pointer(self) -> str:
-        """The input with a caret under the error position (for messages)."""
-        if self.position is None or not self.text:
-            return ""
-        line = self.text.replace("\n", " ")
-        pos = min(self.position, len(line))
-        lo = max(0, pos - 40)
-        return f"{line[lo:pos + 40]}\n{' ' * (pos - lo)}^"
-
-    def describe(self) -> str:
-        where = f" at position {self.position}" if self.position is not None else ""
-        exp = f"; expected {', '.join(self.expected)}" if self.expected else ""
-        return f"{self.message}{where}{exp}"
-
-
-class TooCostly(ParseError):
-    """The input exceeds a resource guard (size, nesting, exponent, sum length): graded as a timeout."""
 
 
 # --------------------------------------------------------------------------
@@ -274,7 +246,7 @@ class _Tokenizer:
                 i += 1
                 continue
             if ch == "<" or ch == ">" or ch == "=":
-                if t.startswith("<=", i) or t.startswith(">="):
+                if t.startswith("<=", i) or t.startswith(">=", i):
                     self.emit("REL", t[i:i + 2], i)
                     i += 2
                 elif ch == "=" and t.startswith("==", i):
