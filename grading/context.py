@@ -45,6 +45,9 @@ class Var:
 
     name: str
     size: tuple = (2, 5)
+    copy_of: str = ""  # an i.i.d. copy of this variable (z_1, z_2 of z): densities of it apply to the copy
+    like: str = ""  # the same support size as this other variable (a bijection pairs their points)
+    measure: str = ""  # a positive field over this variable giving each point's volume (integrals, densities)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,11 @@ class Obj:
     aliases: tuple = ()
     definition: Optional[str] = None
     description: str = ""
+    depends: tuple = ()  # parameters it depends on (redrawn by "up to a term constant in theta" checks)
+    fixed: tuple = ()  # a joint's variables whose marginal does not depend on those parameters (a prior)
+    index: tuple = ()  # an indexed family: placeholder names of its indices (z_i, d_{ij}, w_j)
+    members: int = 0  # a family of base values: how many members are drawn (indices 1..members)
+    params: tuple = ()  # argument names written after a defined object and ignored: \mathcal{L}(\phi, x)
 
     @property
     def is_function(self) -> bool:

@@ -425,11 +425,11 @@ class Evaluator:
         weight = self.as_scalar(self.visit(e.args[0]), "a distribution")
         body = self.concretize(self.visit(e.args[1]))
         prod = self._mul2(weight, body)
-        return self._sum_axes(prod, self._var_axes(e.value))
+        return self._sum_axes(self._measured(prod, e.value), self._var_axes(e.value))
 
     def e_int(self, e):
         body = self.concretize(self.visit(e.args[0]))
-        return self._sum_axes(body, self._var_axes((e.value,)))
+        return self._sum_axes(self._measured(body, (e.value,)), self._var_axes((e.value,)))
 
     def e_sum(self, e):
         return self._sum_or_prod(e, is_sum=True)
@@ -438,7 +438,8 @@ class Evaluator:
         return self._sum_or_prod(e, is_sum=False)
 
     def _sum_or_prod(self, e, is_sum: bool):
-        lo, hi, body = e.args
+        lo, hi, body = e.args[:3]
+        skip = self._int_value(self.visit(e.args[3]), "an excluded index") if len(e.args) > 3 else None
         if lo is None:  # over a support variable
             v = self.concretize(self.visit(body))
             if is_sum:
@@ -457,6 +458,8 @@ class Evaluator:
                     self._check_time()
                 if count > MAX_SUM_TERMS:
                     raise TooCostly(f"a sum or product with more than {MAX_SUM_TERMS} terms")
+                if k == skip:
+                    continue
                 self.bound[e.value] = k
                 term = self.concretize(self.visit(body))
                 if acc is None:
@@ -492,7 +495,7 @@ class Evaluator:
         q, _ = self._density_and_vars(e.args[1])
         with np.errstate(all="ignore"):
             terms = p.arr * (np.log(p.arr) - np.log(q.arr))
-        return self._sum_axes(Val(terms, "s"), self._var_axes(vars_))
+        return self._sum_axes(self._measured(Val(terms, "s"), vars_), self._var_axes(vars_))
 
     def e_jsd(self, e):
         p, vars_ = self._density_and_vars(e.args[0])
@@ -500,7 +503,75 @@ class Evaluator:
         m = (p.arr + q.arr) / 2
         with np.errstate(all="ignore"):
             terms = 0.5 * p.arr * (np.log(p.arr) - np.log(m)) + 0.5 * q.arr * (np.log(q.arr) - np.log(m))
-        return self._sum_axes(Val(terms, "s"), self._var_axes(vars_))
+        return self._sum_axes(self._measured(Val(terms, "s"), vars_), self._var_axes(vars_))
+
+    def _measured(self, v: Val, vars_) -> Val:
+        """``v`` times the volume of each point of the variables that carry a measure (a change of
+        variables has a Jacobian: the two variables' points have different volumes)."""
+        for name in vars_:
+            var = self.ctx.var(name)
+            measure = getattr(var, "measure", "") if var is not None else ""
+            if measure:
+                w = self.as_scalar(self.e_sym(Expr("sym", (), measure)), "a measure")
+                v = self._mul2(w, v)
+        return v
+
+    def e_at(self, e):
+        """A member of an indexed family: ``z_i`` (a drawn value) or ``w_j`` (a definition with j bound)."""
+        obj = self.ctx.lookup(e.value)
+        if obj is None:
+            raise EvalError(f"unknown family {e.value}")
+        idx = [self._int_value(self.visit(a), f"an index of {obj.name}") for a in e.args]
+        if obj.definition is not None:
+            saved = {k: self.bound.get(k) for k in obj.index}
+            try:
+                for k, v in zip(obj.index, idx):
+                    self.bound[k] = v
+                return self.visit(definition(self.ctx, obj.name))
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        self.bound.pop(k, None)
+                    else:
+                        self.bound[k] = v
+        i = idx[0]
+        if not 1 <= i <= obj.members:
+            raise EvalError(f"{obj.name}_{i}: the index is outside 1..{obj.members}")
+        val = self.inst.values[obj.name]
+        return Val(val.arr[i - 1], val.kind)
+
+    def e_copy(self, e):
+        """``p(x, z_j)``: the value over z moved onto the copy z_j chosen by the index's value."""
+        n = self._int_value(self.visit(e.args[1]), "a sample index")
+        dst = f"{e.value}_{n}"
+        if self.ctx.var(dst) is None:
+            raise EvalError(f"{dst}: only {len([v for v in self.ctx.variables if v.copy_of == e.value])} "
+                            f"samples of {e.value} can be evaluated")
+        return self.e_transport(Expr("transport", (e.args[0],), (e.value, dst)))
+
+    def e_Eiid(self, e):
+        """E over i.i.d. samples z_{lo:hi} of one density: the product of the copies' densities, summed."""
+        dens, body, lo, hi = e.args
+        a = self._int_value(self.visit(lo), "the first sample")
+        b = self._int_value(self.visit(hi), "the last sample")
+        names = [f"{e.value}_{j}" for j in range(a, b + 1)]
+        if any(self.ctx.var(n) is None for n in names):
+            raise EvalError(f"{e.value}_{{{a}:{b}}}: only a few samples of {e.value} can be evaluated")
+        weight = self.scalar(1.0)
+        for n in names:
+            weight = self._mul2(weight, self.as_scalar(self.e_transport(Expr("transport", (dens,), (e.value, n))),
+                                                       "a distribution"))
+        prod = self._mul2(weight, self.concretize(self.visit(body)))
+        return self._sum_axes(prod, self._var_axes(tuple(names)))
+
+    def e_transport(self, e):
+        """A value over ``src`` moved onto the paired variable ``dst`` (the same support size): p_X(F(u))."""
+        src, dst = e.value
+        v = self.visit(e.args[0])
+        a, b = self.ctx.axis(src), self.ctx.axis(dst)
+        if v.arr.ndim < self.n_axes or v.arr.shape[b] != 1:
+            raise EvalError(f"cannot move a value that already depends on {dst} from {src} onto {dst}")
+        return Val(np.swapaxes(v.arr, a, b), v.kind)
 
     # -- containers -------------------------------------------------------------------------
     def e_matrix(self, e):

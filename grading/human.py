@@ -18,12 +18,6 @@ def grade_text(q, entry, answer, deadline) -> Result:
                   staff={"rubric": q.spec.rubric})
 
 
-@grades("derivation", keyed=False)
-def grade_derivation_by_hand(q, entry, answer, deadline) -> Result:
-    return Result(q.id, NEEDS_HUMAN, 0.0, q.points,
-                  "a derivation: step-by-step checking is not available for it, graded by a person")
-
-
 @grades("code", keyed=False)
 def grade_code_by_hand(q, entry, answer, deadline) -> Result:
     return Result(q.id, NEEDS_HUMAN, 0.0, q.points,

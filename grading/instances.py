@@ -82,16 +82,21 @@ def sample(ctx, rng: np.random.Generator, *, prefer_distinct: bool = True) -> In
             for name, (lo, hi) in ctx.dims.items():
                 dims[name] = int(rng.integers(lo, hi + 1))
     supports = {v.name: int(rng.integers(v.size[0], v.size[1] + 1)) for v in ctx.variables}
+    for v in ctx.variables:
+        if getattr(v, "like", "") or getattr(v, "copy_of", ""):
+            supports[v.name] = supports[v.like or v.copy_of]
     shape_axes = tuple(supports[v] for v in ctx.axis_names)
     inst = Instance(ctx, dims, supports)
     for o in ctx.objects:
-        if o.definition is not None:
+        if o.definition is not None or o.kind == "map":
             continue
         inst.values[o.name] = _sample_object(o, rng, dims, supports, ctx.axis_names, shape_axes)
     return inst
 
 
 def draw_scalar(domain: str, rng, shape=()):
+    if domain == "small":  # a small count (a number of samples): 1, 2 or 3
+        return rng.integers(1, 4, size=shape).astype(float)
     if domain == "positive":
         return np.exp(rng.uniform(np.log(0.2), np.log(4.0), size=shape))
     if domain == "unit":
@@ -112,12 +117,23 @@ def draw_scalar(domain: str, rng, shape=()):
 
 def _sample_object(o, rng, dims, supports, axis_names, shape_axes):
     n_axes = len(axis_names)
+    if getattr(o, "members", 0):  # an indexed family of base values: members stacked on a leading axis
+        from dataclasses import replace
+
+        one = replace(o, members=0)
+        vals = [_sample_object(one, rng, dims, supports, axis_names, shape_axes) for _ in range(o.members)]
+        return Val(np.stack([v.arr for v in vals]), vals[0].kind)
     if o.kind == "scalar":
         value = draw_scalar(o.domain, rng)
         return Val(np.asarray(value, dtype=complex).reshape((1,) * n_axes), "s")
     if o.kind in ("vector", "matrix"):
         rows = _size(o.shape[0], dims)
         cols = 1 if o.kind == "vector" else _size(o.shape[1], dims)
+        if o.over:  # a vector (matrix) field: one draw at every point of its supports
+            full = [supports[v] if v in o.over else 1 for v in axis_names]
+            cells = [draw_matrix(o.structure, rows, cols, rng) for _ in range(int(np.prod(full)))]
+            arr = np.asarray(cells, dtype=complex).reshape(tuple(full) + (rows, cols))
+            return Val(arr, "m")
         m = draw_matrix(o.structure, rows, cols, rng)
         return Val(np.asarray(m, dtype=complex).reshape((1,) * n_axes + m.shape), "m")
     if o.kind in ("density", "joint", "field"):

@@ -27,6 +27,7 @@ from derivcheck.catalogue import did_you_mean
 GRADER_MODULES = (
     "derivcheck.grading.answers",   # choice, choices, mapping, set, expression, matrix, point
     "derivcheck.grading.human",     # text, unavailable, and any kind not machine-graded yet
+    "derivcheck.grading.steps",     # derivation: step by step
 )
 
 

@@ -91,6 +91,71 @@ def contexts() -> dict:
         description="p(x,z) positive on finite supports of x and z (p(z), p(x), p(x|z), p(z|x) derived); "
                     "q_φ(z|x) positive, summing to one over z",
     )
+    # derivations (grading/steps.py): the ELBO family of vae-simclr/1a, ift6135-a23/3.2, ift6135-h22/1.1
+    ctx["vae-derivation"] = Context(
+        "vae-derivation",
+        variables=[Var("x", (2, 4)), Var("z", (2, 5))],
+        objects=[
+            Obj("p", "joint", over=("x", "z"), aliases=("p_theta", "p_{x,z}"), depends=("theta",), fixed=("z",),
+                description="the model p_θ(x, z) = p_θ(x|z) p(z): p(z) (the prior) does not depend on θ; "
+                            "p(x), p(x|z), p(z|x) derived"),
+            Obj("q_phi", "density", over=("z",), given=("x",), aliases=("q",),
+                description="the approximate posterior q_φ(z|x) (fixed: it does not depend on θ)"),
+            Obj("cal(L)", "field", over=("x",), aliases=("ELBO",), params=("theta", "phi", "x", "q"),
+                definition=r"\mathbb{E}_{q_\phi(z|x)}\left[\log \frac{p(x,z)}{q_\phi(z|x)}\right]",
+                description="the ELBO L(θ, φ; x) = E_q[log p(x,z) - log q(z|x)]"),
+        ],
+        description="p_θ(x,z) = p_θ(x|z)p(z) positive on finite supports of x and z (p(z) free of θ; p(x), "
+                    "p(x|z), p(z|x) derived); q_φ(z|x) (or q(z|x)) positive, summing to one over z; "
+                    "\\mathcal{L} (or ELBO) = E_q[log p(x,z)/q(z|x)]",
+    )
+    # the flow KL invariance (ift6135-a23/2.1, ift6135-h22/3.1): a bijection F pairs the points of u and x;
+    # the points of x have volumes |det J_F| (those of u volume 1), so a change of variables needs its Jacobian
+    ctx["flow"] = Context(
+        "flow",
+        variables=[Var("u", (3, 6)), Var("x", (3, 6), like="u", measure="vol_x")],
+        objects=[
+            Obj("F", "map", over=("u",), given=("x",), description="the flow F: u -> x (invertible)"),
+            Obj("F^-1", "map", over=("x",), given=("u",), description="its inverse F^{-1}: x -> u"),
+            Obj("J_F", "field", over=("u",), domain="positive", aliases=("J",),
+                description="|det ∂F(u)/∂u| (also written \\frac{\\partial F(u)}{\\partial u})"),
+            Obj("J_F^-1", "field", over=("x",), definition=r"\frac{1}{J_F(F^{-1}(x))}",
+                description="|det ∂F^{-1}(x)/∂x| = 1/|det J_F(F^{-1}(x))|"),
+            Obj("vol_x", "field", over=("x",), definition=r"J_F(F^{-1}(x))",
+                description="the volume of a point of x (hidden: the measure of integrals over x)"),
+            Obj("p_X", "density", over=("x",), aliases=("P_X", "p_x", "P_x"), description="the data density"),
+            Obj("p_U", "density", over=("u",), aliases=("P_U", "p_u", "P_u"), description="the base density"),
+            Obj("p_F(U)", "density", over=("x",), aliases=("P_F(U)",),
+                definition=r"p_U(F^{-1}(x)) J_{F^{-1}}(x)", description="the flow's density p_U(F^{-1}(x))/|J_F|"),
+            Obj("p_F^-1(X)", "density", over=("u",), aliases=("P_F^-1(X)",),
+                definition=r"p_X(F(u)) J_F(u)", description="the pulled-back data density p_X(F(u))|J_F(u)|"),
+        ],
+        description="u and x paired by the invertible flow F (x = F(u)); densities p_X(x) (P_X), p_U(u) (P_U), "
+                    "p_{F(U)}(x) = p_U(F^{-1}(x))|det J_{F^{-1}}(x)|, p_{F^{-1}(X)}(u) = p_X(F(u))|det J_F(u)|; "
+                    "Jacobians J_F(u) = ∂F(u)/∂u and J_{F^{-1}}(x) = ∂F^{-1}(x)/∂x, their |det| positive; "
+                    "integrals ∫ ... dx, ∫ ... du and expectations E_{x~p_X}, E_{u~p_U}",
+    )
+    # the importance-weighted bound (ift6135-a23/3.4a-b): k i.i.d. samples z_1..z_k of q(z|x) (k at most 3 here)
+    ctx["iwae"] = Context(
+        "iwae",
+        variables=[Var("x", (2, 3)), Var("z", (2, 3))] + [Var(f"z_{j}", (2, 3), copy_of="z") for j in (1, 2, 3)],
+        objects=[
+            Obj("p", "joint", over=("x", "z"), description="the model p(x, z); p(x), p(z), p(x|z), p(z|x) derived"),
+            Obj("q_phi", "density", over=("z",), given=("x",), aliases=("q",), description="q(z|x)"),
+            Obj("k", "scalar", domain="small", aliases=("K",), description="the number of samples k (1 to 3 here)"),
+            Obj("w", "field", index=("j",), definition=r"\frac{p(x,z_j)}{q(z_j|x)}",
+                description="the importance weight w_j = p(x, z_j)/q(z_j|x)"),
+            Obj("cal(L)", "field", index=("k",),
+                definition=r"\mathbb{E}_{z_{1:k}\sim q(z|x)}\left[\log \frac{1}{k}\sum_{j=1}^{k}"
+                           r"\frac{p(x,z_j)}{q(z_j|x)}\right]",
+                description="the bound L_k = E_{z_1:k ~ q}[log (1/k) Σ_j w_j] (L_1 is the ELBO)"),
+            Obj("ELBO", "field", over=("x",), definition=r"\mathbb{E}_{q(z|x)}\left[\log \frac{p(x,z)}{q(z|x)}\right]",
+                description="the ELBO (= L_1)"),
+        ],
+        description="p(x, z) on finite supports; q(z|x); k samples z_1, ..., z_k i.i.d. from q(z|x) "
+                    "(E_{z_{1:k} ~ q(z|x)}, E_{z_1, z_2 ~ q(z|x)}); w_j = p(x,z_j)/q(z_j|x); "
+                    "\\mathcal{L}_k, \\mathcal{L}_1, \\mathcal{L}_2, ELBO",
+    )
     ctx["reparam"] = Context(
         "reparam",
         objects=[

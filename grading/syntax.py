@@ -633,7 +633,8 @@ def _classify_bars(toks: list[Tok], text: str) -> list[Tok]:
             if after_operand and stack and stack[-1] == bar:
                 tok.type = "RBAR" if bar == "|" else "RDBAR"
                 stack.pop()
-            elif after_operand and stack and stack[-1] in ("(", "[", "{"):
+            elif after_operand and stack and (stack[-1] in ("(", "[") or (bar == "||" and stack[-1] == "{")):
+                # a conditional bar only inside ( ) or [ ]: in a brace group ("\frac{a |b|}{c}") it opens
                 tok.type = "MID" if bar == "|" else "DSEP"
             else:
                 tok.type = "LBAR" if bar == "|" else "LDBAR"
