@@ -7,9 +7,9 @@ API (JSON in, JSON out; every error is ``{"error": MESSAGE}`` with a 4xx/5xx sta
 
 * ``POST /api/check``   ``{"question": ID, "answer": TEXT_OR_LIST}`` -> the object
   ``derivcheck check --json`` prints (``Result.to_dict(audience)``)
-* ``POST /api/grade``   a submission ``{"student", "answers"}`` as JSON, or its YAML
-  text (``Content-Type: application/yaml``), or ``{"submission": YAML_TEXT}``
-  -> ``GradeReport.to_dict(audience)`` (``?format=csv``: one CSV row per answer)
+* ``POST /api/grade``   a submission file as the body (YAML or JSON: ``student``,
+  ``answers``), or ``{"submission": FILE_TEXT}`` -> ``GradeReport.to_dict(audience)``,
+  one element of what ``derivcheck grade --format json`` prints (``?format=csv``: its CSV)
 * ``POST /api/preview`` ``{"question", "answer"}`` -> how the grader reads the answer
   (LaTeX and MathML of every reading, or where the parse stopped)
 * ``GET /api/questions`` and ``GET /api/questions/ID`` -> ask, kind, points, notation
@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import functools
-import io
 import json
 import logging
 import os
@@ -59,7 +57,6 @@ HERE = Path(__file__).parent
 #: the only files served besides the pages (name -> media type); nothing else on disk is reachable
 STATIC_FILES = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 AUDIENCES = ("student", "staff")
-CSV_FIELDS = ("student", "question", "verdict", "score", "max_score", "first_wrong_step", "message")
 
 
 @dataclass
@@ -73,8 +70,7 @@ class Config:
     preview_limit_s: float = 2.0
     queue_limit_s: float = 30.0  # how long a request waits for a free worker before 503
     max_body: int = 64 * 1024  # /api/check and /api/preview
-    max_upload: int = 1024 * 1024  # /api/grade
-    max_answer_items: int = 500  # list/mapping entries in one answer (a derivation's steps)
+    max_upload: int = 512 * 1024  # /api/grade (the submission loader's own cap)
     offered: Optional[tuple] = field(default=None, repr=False)
 
 
@@ -204,12 +200,13 @@ def for_audience(d: dict, audience: str) -> dict:
 
 
 def rebuild(d: dict):
-    """A :class:`Result` from its staff dictionary (what the workers send back)."""
+    """A :class:`Result` from its staff dictionary (what the workers send back), types kept as they are."""
+    import dataclasses
+
     from derivcheck.grading.results import Result
 
-    return Result(d["question"], d["verdict"], d["score"], d["max_score"], d["message"],
-                  first_wrong_step=d.get("first_wrong_step"), method=d.get("method", ""),
-                  details=d.get("details") or {}, elapsed_s=d.get("elapsed_s", 0.0), staff=d.get("staff") or {})
+    names = {f.name for f in dataclasses.fields(Result)}
+    return Result(**{k: v for k, v in d.items() if k in names})
 
 
 # --------------------------------------------------------------------------
@@ -244,27 +241,6 @@ def _json(raw: bytes) -> Any:
         raise ApiError(400, f"the body is not valid JSON: {str(exc)[:200]}") from None
 
 
-def _check_answer(answer: Any, max_items: int, depth: int = 0) -> None:
-    """Answers are text, numbers, lists (derivation steps, sets) or mappings, not arbitrary trees."""
-    if depth > 3:
-        raise ApiError(400, "the answer is nested too deeply (text, a list of steps, or a mapping)")
-    if answer is None or isinstance(answer, (str, int, float, bool)):
-        return
-    if isinstance(answer, list):
-        if len(answer) > max_items:
-            raise ApiError(413, f"the answer has more than {max_items} items")
-        for a in answer:
-            _check_answer(a, max_items, depth + 1)
-        return
-    if isinstance(answer, dict):
-        if len(answer) > max_items:
-            raise ApiError(413, f"the answer has more than {max_items} entries")
-        for a in answer.values():
-            _check_answer(a, max_items, depth + 1)
-        return
-    raise ApiError(400, "the answer must be text, a number, a list or a mapping")
-
-
 async def _question_and_answer(request: Request, st: State) -> tuple:
     body = _json(await _body(request, st.config.max_body))
     if not isinstance(body, dict):
@@ -274,7 +250,6 @@ async def _question_and_answer(request: Request, st: State) -> tuple:
         raise ApiError(400, '"question" must be a question ID such as "ift6135-h22/4.1"')
     if "answer" not in body:
         raise ApiError(400, '"answer" is missing (LaTeX text, or a list of steps for a derivation)')
-    _check_answer(body["answer"], st.config.max_answer_items)
     return body, qid.strip(), body["answer"]
 
 
@@ -299,76 +274,59 @@ async def api_preview(request: Request) -> Response:
 
 
 async def _submission(request: Request, st: State) -> tuple:
+    """``(request options, submission)``: the body is the file (YAML or JSON), or ``{"submission": TEXT}``.
+
+    The file is read by the grader's hardened loader in a worker, so a hostile file costs a worker at most
+    its hard limit."""
     raw = await _body(request, st.config.max_upload)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body: Any = None
-    if ctype in ("application/json", "") and raw.lstrip()[:1] in (b"{", b"["):
+    opts: dict = {}
+    if ctype == "application/json" and raw.lstrip()[:1] == b"{":
         body = _json(raw)
-        if isinstance(body, dict) and isinstance(body.get("submission"), str):
-            text = body["submission"]
-        elif isinstance(body, dict):
-            text = None
-        else:
-            raise ApiError(400, 'a submission is a JSON object {"student": NAME, "answers": {ID: ANSWER}}')
-    else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ApiError(400, "the submission is not UTF-8 text") from None
-    if text is not None:
-        try:
-            sub = await st.pool.run("load_submission", (text,), st.config.preview_limit_s + st.config.grace_s)
-        except WorkerFailed as exc:
-            msg = str(exc).split("\n")[0]
-            if msg.startswith(("SubmissionError: ", "ValueError: ")):
-                raise ApiError(400, msg.split(": ", 1)[1][:500]) from None
-            log.error("reading a submission failed: %s", exc)
-            raise ApiError(400, "the submission could not be read (YAML or JSON with 'student' and 'answers')") \
-                from None
-        except HardTimeout:
-            raise ApiError(400, "reading the submission took too long") from None
-    else:
-        from derivcheck.grading.api import SubmissionError, load_submission
-
-        try:
-            sub = load_submission(body)
-        except SubmissionError as exc:
-            raise ApiError(400, str(exc)) from None
-    for qid, answer in sub["answers"].items():
-        _check_answer(answer, st.config.max_answer_items)
-    return body if isinstance(body, dict) else {}, sub
+        if isinstance(body.get("submission"), str):
+            opts = {k: v for k, v in body.items() if k != "submission"}
+            raw = body["submission"].encode("utf-8")
+    name = request.query_params.get("name") or "<upload>"
+    try:
+        sub = await st.pool.run("load_submission", (raw, name[:200]), st.config.preview_limit_s + st.config.grace_s)
+    except WorkerFailed as exc:
+        first = str(exc).split("\n")[0]
+        kind, _, msg = first.partition(": ")
+        if kind in ("SubmissionError", "ValueError"):
+            raise ApiError(400, msg[:1000]) from None
+        log.error("reading a submission failed: %s", exc)
+        raise ApiError(400, "the submission could not be read (YAML or JSON with 'student' and 'answers')") from None
+    except HardTimeout:
+        raise ApiError(400, "reading the submission took too long") from None
+    return opts, sub
 
 
 async def api_grade(request: Request) -> Response:
-    from derivcheck.grading.results import GradeReport
+    """Grade a submission as :func:`derivcheck.grading.api.grade` does, each answer in a worker."""
+    import time
+
+    from derivcheck.grading import formats
+    from derivcheck.grading.api import assignment_points
+    from derivcheck.grading.results import GradeReport, complete
+    from derivcheck.grading.submission import assignments_of
 
     st = _state(request)
-    body, sub = await _submission(request, st)
-    audience = st.audience(request, body)
+    opts, sub = await _submission(request, st)
+    audience = st.audience(request, opts)
     fmt = request.query_params.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ApiError(400, "format must be json or csv")
-    import time
-
     start = time.perf_counter()
     items = list(sub["answers"].items())
     dicts = await asyncio.gather(*(st.check(str(qid), answer) for qid, answer in items))
-    report = GradeReport(sub["student"], [rebuild(d) for d in dicts], elapsed_s=time.perf_counter() - start)
-    out = report.to_dict(audience)
+    report = GradeReport(sub["student"], [rebuild(d) for d in dicts], warnings=sub.get("warnings", []),
+                         source=sub.get("source"), assignments=assignments_of(sub))
+    complete(report, assignment_points(report.assignments))
+    report.elapsed_s = time.perf_counter() - start
     if fmt == "csv":
-        return Response(to_csv(out), media_type="text/csv; charset=utf-8",
+        return Response(formats.to_csv([report]), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="grades.csv"'})
-    return JSONResponse(out)
-
-
-def to_csv(report: dict) -> str:
-    """One row per answer of a graded submission (the page's CSV download)."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for r in report["results"]:
-        w.writerow({**r, "student": report["student"]})
-    return buf.getvalue()
+    return JSONResponse(report.to_dict(audience))
 
 
 async def api_questions(request: Request) -> Response:

@@ -15,6 +15,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from derivcheck.grading.questions import contexts
+from derivcheck.grading.syntax import ParseError
+
 #: kinds whose answers are LaTeX the grader parses (the preview shows the reading)
 MATH_KINDS = ("expression", "matrix", "point", "set")
 #: answers longer than this are not previewed (the grader's own guard is larger)
@@ -29,22 +32,13 @@ def check(qid: str, answer: Any, time_limit_s: float) -> dict:
     return grade_one(qid, answer, time_limit_s=time_limit_s).to_dict("staff")
 
 
-def load_submission_text(text: str) -> dict:
-    """A submission (YAML or JSON text) as ``{"student", "answers"}``; ValueError with the reason."""
-    from derivcheck.grading import api
+def load_submission_text(data: bytes, name: str = "<upload>") -> dict:
+    """A submission file's bytes (YAML or JSON), read by the grader's hardened loader
+    (:func:`derivcheck.grading.submission.load_submission`: size cap, no YAML aliases, node count);
+    raises its ``SubmissionError`` with the line, column and advice."""
+    from derivcheck.grading.submission import load_submission
 
-    loader = getattr(api, "load_submission_text", None)  # a hardened loader, where grading has one
-    if loader is not None:
-        return loader(text)
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"the submission is neither YAML nor JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError("a submission is a mapping with 'student' and 'answers'")
-    return api.load_submission(data)
+    return load_submission(data, name=name)
 
 
 _MATHML_TAGS = {
@@ -166,14 +160,7 @@ def preview(qid: str, answer: Any) -> dict:
         return {"question": qid, "kind": None, "items": [], "error": str(exc).strip("'\"")}
     base = {"question": q.id, "kind": q.kind}
     if q.kind == "derivation":
-        steps = answer if isinstance(answer, list) else [s for s in str(answer or "").split("\n")]
-        steps = [s for s in steps if isinstance(s, str) and s.strip()][:PREVIEW_MAX_STEPS]
-        items = []
-        for i, s in enumerate(steps):
-            item = _one(s, q.context, strip_lhs=False)
-            item["index"] = i
-            items.append(item)
-        return {**base, "items": items}
+        return {**base, "items": _derivation_preview(q, answer)}
     if q.kind not in MATH_KINDS or (q.kind == "set" and q.spec.labels) or q.context is None:
         return {**base, "items": [], "note": f"{q.kind} answers are not LaTeX: no preview"}
     if not isinstance(answer, str):
@@ -181,6 +168,76 @@ def preview(qid: str, answer: Any) -> dict:
     if q.kind == "set":
         return {**base, "items": [_set_preview(answer, q.context)]}
     return {**base, "items": [_one(answer, q.context, strip_lhs=True)]}
+
+
+def _side_latex(side) -> tuple:
+    """(LaTeX, alternatives' LaTeX, error) of one side of a derivation step."""
+    from derivcheck.grading.render import to_latex
+
+    if side is None:
+        return "", [], None
+    if not side.ok:
+        return "", [], {"message": side.error, "position": side.position}
+    return to_latex(side.expr), [to_latex(a) for a in side.alternatives], None
+
+
+def _derivation_preview(q, answer) -> list:
+    """Each step read as the step checker (:mod:`grading.steps`) reads it: its sides and relations."""
+    from derivcheck.grading import steps as S
+
+    spec = S.derivation_spec(q)
+    try:
+        texts = S.split_steps(answer)
+    except ValueError as exc:
+        return [{"index": 0, "text": "", "error": {"message": str(exc)}, "readings": []}]
+    texts = texts[:PREVIEW_MAX_STEPS]
+    ctx = contexts().get(spec.context) if spec is not None else q.context
+    items = []
+    for i, raw in enumerate(texts):
+        if not raw.strip():
+            continue
+        if len(raw) > PREVIEW_MAX_CHARS:
+            items.append({"index": i, "text": raw[:80] + "…", "readings": [],
+                          "error": {"message": f"longer than {PREVIEW_MAX_CHARS} characters; not previewed"}})
+            continue
+        if ctx is None:
+            items.append({"index": i, "text": raw, "readings": [_as_typed(raw)],
+                          "note": "this question has no notation context: shown as typed"})
+            continue
+        try:
+            st = S._read_step(i, raw, ctx, spec)
+        except ParseError as exc:  # a resource guard
+            items.append({"index": i, "text": raw, "error": _error(exc, raw), "readings": []})
+            continue
+        parts, alts, errors = [], [], []
+        first, first_alts, err = _side_latex(st.start)
+        if err:
+            errors.append(err)
+        parts.append(first)
+        alts += first_alts
+        for lk in st.links:
+            tex, lk_alts, err = _side_latex(lk.right)
+            if err:
+                errors.append(err)
+            rel = _REL_TEX.get(lk.rel, lk.rel) + (r" \mathrm{const} +" if lk.up_to_constant and lk.rel == "=" else "")
+            parts.append(f"{rel} {tex}")
+            alts += lk_alts
+        item = {"index": i, "text": raw, "readings": []}
+        if errors:
+            item["error"] = errors[0]
+        else:
+            tex = " ".join(p for p in parts if p).strip()
+            item["readings"] = [{"latex": tex, "mathml": mathml(tex, True), "how": ""}]
+            if alts:
+                item["note"] = "ambiguous notation: another reading is " + "; ".join(alts[:3])
+        if st.note:
+            item["note"] = (item.get("note", "") + "; " if item.get("note") else "") + st.note
+        items.append(item)
+    return items
+
+
+_REL_TEX = {"=": "=", ":=": ":=", "<=": r"\leq", ">=": r"\geq", "<": "<", ">": ">", "propto": r"\propto",
+            "~=": r"\approx", "!=": r"\neq"}
 
 
 def _set_preview(text: str, ctx) -> dict:

@@ -237,7 +237,7 @@
   showQuestion();
 
   // ---------------------------------------------------------------- upload and grade
-  let lastReport = null;
+  let lastReport = null, lastUpload = null;
 
   function download(name, type, text) {
     const a = el("a", {href: URL.createObjectURL(new Blob([text], {type})), download: name});
@@ -246,36 +246,29 @@
     a.remove();
   }
 
-  function csvCell(v) {
-    const s = v === null || v === undefined ? "" : String(v);
-    return /[",\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-  }
-
-  function toCSV(rep) {
-    const cols = ["student", "question", "verdict", "score", "max_score", "first_wrong_step", "message"];
-    const lines = [cols.join(",")];
-    for (const r of rep.results) lines.push(cols.map((c) => csvCell(c === "student" ? rep.student : r[c])).join(","));
-    return lines.join("\n") + "\n";
-  }
-
   $("grade-file").addEventListener("change", async (ev) => {
     const f = ev.target.files[0];
     if (!f) return;
     $("grade-result").hidden = true;
     $("grade-status").textContent = "grading " + f.name + " ...";
-    const text = await f.text();
-    const json = f.name.toLowerCase().endsWith(".json");
+    const data = await f.arrayBuffer();
     let rep;
     try {
-      const r = await fetch("/api/grade", {method: "POST", body: text,
-        headers: {"Content-Type": json ? "application/json" : "application/yaml"}});
+      const r = await fetch("/api/grade?name=" + encodeURIComponent(f.name), {method: "POST", body: data,
+        headers: {"Content-Type": "application/octet-stream"}});
       rep = await r.json();
     } catch (e) {
       rep = {error: "no connection to the server"};
     }
-    if (rep.error) { $("grade-status").textContent = "error: " + rep.error; return; }
+    if (rep.error && !rep.results) {
+      $("grade-status").textContent = "error: " + (typeof rep.error === "string" ? rep.error : rep.error.message);
+      return;
+    }
     lastReport = rep;
-    $("grade-status").textContent = rep.results.length + " answers graded.";
+    lastUpload = {name: f.name, data: data};
+    const warns = (rep.warnings || []).map((w) => w.message);
+    $("grade-status").textContent = rep.results.length + " questions graded." +
+      (warns.length ? " Warnings: " + warns.join(" | ") : "");
     $("grade-student").textContent = rep.student;
     $("grade-score").textContent = rep.score + " / " + rep.max_score;
     const tb = $("grade-table").querySelector("tbody");
@@ -288,6 +281,11 @@
   });
   $("download-json").addEventListener("click", () => lastReport &&
     download("grades.json", "application/json", JSON.stringify(lastReport, null, 1)));
-  $("download-csv").addEventListener("click", () => lastReport &&
-    download("grades.csv", "text/csv", toCSV(lastReport)));
+  $("download-csv").addEventListener("click", async () => {
+    if (!lastUpload) return;
+    // the CSV is the grader's own (derivcheck grade --format csv): the server renders it
+    const r = await fetch("/api/grade?format=csv&name=" + encodeURIComponent(lastUpload.name),
+      {method: "POST", body: lastUpload.data, headers: {"Content-Type": "application/octet-stream"}});
+    download("grades.csv", "text/csv", await r.text());
+  });
 })();
