@@ -103,7 +103,11 @@
   }
 
   // ---------------------------------------------------------------- preview
+  let previewByIndex = {};
+
   function renderPreview(data) {
+    previewByIndex = {};
+    for (const item of (data && data.items) || []) previewByIndex[item.index ?? 0] = item;
     const box = $("preview");
     box.replaceChildren();
     if (data.error && !(data.items && data.items.length)) {
@@ -176,13 +180,16 @@
       const tb = $("steps").querySelector("tbody");
       for (const s of steps) {
         const wrong = r.first_wrong_step !== null && r.first_wrong_step !== undefined && s.index === r.first_wrong_step;
-        const why = [s.message || ""];
-        if (s.counterexample) why.push("counterexample: " + cexText(s.counterexample));
-        if (s.method) why.push("(" + s.method + (s.confirmed_by ? "; confirmed by " + s.confirmed_by : "") + ")");
+        const why = el("td", {}, s.message || "");
+        if (s.counterexample && !(s.message || "").includes("instance")) {
+          why.append(el("div", {class: "small"}, "counterexample: " + cexText(s.counterexample)));
+        }
+        if (s.confirmed_by) why.append(el("div", {class: "muted small"}, "checked by " + s.confirmed_by));
+        const pv = previewByIndex[s.index];
+        const shown = pv && pv.readings && pv.readings.length ? mathNode(pv.readings[0].mathml) : null;
         tb.append(el("tr", {class: "step s-" + s.verdict + (wrong ? " first-wrong" : ""), "data-index": s.index},
-          el("td", {}, s.index + 1), el("td", {}, el("code", {}, s.text || "")),
-          el("td", {class: "sv"}, s.verdict + (wrong ? " (first wrong step)" : "")),
-          el("td", {}, why.filter(Boolean).join(" "))));
+          el("td", {}, s.index + 1), el("td", {class: "st", title: s.text || ""}, shown || el("code", {}, s.text || "")),
+          el("td", {class: "sv"}, s.verdict + (wrong ? " (first wrong step)" : "")), why));
       }
       $("steps").hidden = false;
     }
