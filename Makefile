@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[serve]'
 	touch $(STAMP)
 
 ## verify every claim (full profile: long trainings included) and write report.html
@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python benchmarks/verify_bench.py
 	$(BIN)/python benchmarks/grading_bench.py
+	$(BIN)/python benchmarks/serve_bench.py
 
 clean:
 	rm -rf build report.html .derivcheck .pytest_cache

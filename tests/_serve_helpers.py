@@ -1,6 +1,7 @@
 """A real derivcheck server on 127.0.0.1 in a background thread (tests of derivcheck serve)."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -10,7 +11,12 @@ import pytest
 
 def web_stack_or_skip():
     for mod, why in (("starlette", "Starlette"), ("uvicorn", "uvicorn"), ("httpx", "httpx")):
-        pytest.importorskip(mod, reason=f"{why} is not installed: pip install -e '.[serve,serve-test]'")
+        pytest.importorskip(mod, reason=f"{why} is not installed: pip install -e '.[serve]'")
+
+
+def require_browser() -> bool:
+    """CI sets DERIVCHECK_REQUIRE_BROWSER=1 where Chromium is installed: the browser tests must run there."""
+    return os.environ.get("DERIVCHECK_REQUIRE_BROWSER", "") not in ("", "0")
 
 
 class LiveServer:
