@@ -347,9 +347,23 @@ async def api_question(request: Request) -> Response:
 def _describe(q, audience: str, brief: bool) -> dict:
     d = q.describe()
     d["assignment"], d["number"] = q.id.split("/", 1)
+    if q.kind == "derivation" and not d.get("notation"):
+        d["notation"] = _derivation_notation(q)
     if audience == "staff" and not brief:
         d["staff"] = staff_view(q)
     return d
+
+
+def _derivation_notation(q) -> Optional[str]:
+    """The notation a derivation's steps are read in (the step checker's context), if it has one."""
+    try:
+        from derivcheck.grading.questions import contexts
+        from derivcheck.grading.steps import derivation_spec
+    except ImportError:
+        return None
+    spec = derivation_spec(q)
+    ctx = contexts().get(spec.context) if spec is not None else None
+    return ctx.description if ctx is not None else None
 
 
 def staff_view(q) -> dict:
