@@ -15,9 +15,11 @@ from typing import Any, Optional
 
 import yaml
 
+from derivcheck import catalogue
 from derivcheck.model import Verdict
 
 from . import expr as X
+from . import slips
 from .context import Context
 from .engine import Engine, Judgement
 from .expr import Expr, to_text
@@ -26,7 +28,7 @@ from .kinds import grades
 from .questions import Question, contexts
 from .results import CORRECT, INCORRECT, NEEDS_HUMAN, PARTIAL, UNPARSEABLE, Result
 from .semantics import NotationError, Reading, readings_of_tree
-from .syntax import ParseError, S, TooCostly, parse
+from .syntax import ParseError, S, TooCostly, normalize_unicode, parse
 
 
 # --------------------------------------------------------------------------
@@ -35,6 +37,9 @@ from .syntax import ParseError, S, TooCostly, parse
 @functools.lru_cache(maxsize=None)
 def engine(context_name: str) -> Engine:
     return Engine(contexts()[context_name])
+
+
+catalogue.on_change(engine.cache_clear)  # a questions file added or removed may redefine a context
 
 
 # -- labels ----------------------------------------------------------------------
@@ -60,7 +65,8 @@ def _grade_choice(q, entry, answer, deadline) -> Result:
                       f"{str(answer)!r} is not one of the options ({', '.join(q.options)})")
     if given == entry.labels:
         return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct", method="option label")
-    return Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label")
+    return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label"),
+                          q, given, entry.labels)
 
 
 def _as_label_list(answer) -> Optional[list]:
@@ -129,7 +135,8 @@ def _grade_mapping(q, entry, answer, deadline) -> Result:
         return Result(q.id, CORRECT, q.points, q.points, "every entry correct" + (
             f" ({'; '.join(parts)})" if parts else ""), method="option labels")
     verdict = PARTIAL if right else INCORRECT
-    return Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key")
+    return slips.annotate(Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key"),
+                          q, given, entry.labels)
 
 
 # -- expressions -------------------------------------------------------------------
@@ -198,7 +205,7 @@ def _text(answer: Any) -> str:
     if isinstance(answer, (int, float)):
         return repr(answer) if isinstance(answer, float) else str(answer)
     if isinstance(answer, str):
-        return answer
+        return normalize_unicode(answer)[0]
     raise _Unreadable(f"expected LaTeX text, got a {type(answer).__name__}")
 
 
@@ -230,6 +237,13 @@ def _restriction(q: Question, e: Expr) -> Optional[str]:
                 if name in forbid:
                     return f"the answer uses {name}, which this question asks to eliminate"
             stack.extend(a for a in node.args if isinstance(a, Expr))
+    if q.spec.restates:
+        asked = set()
+        for latex in q.spec.restates:
+            asked |= _allowed_forms(latex, ctx)
+        if any(node in asked for node in e.walk()):
+            return (f"the answer restates the quantity asked for instead of expressing it"
+                    + (f" ({q.ask})" if q.ask else ""))
     if q.spec.only_through:
         allowed = _allowed_forms(q.spec.only_through, ctx)
         stack = [e]
@@ -327,8 +341,29 @@ def _inst_text(inst: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in inst.items())
 
 
+def _noting_unicode(fn):
+    """Say in the result's message how Unicode in the answer was read (subscript digits, Greek, ⊗...)."""
+    @functools.wraps(fn)
+    def wrapped(q, entry, answer, deadline):
+        res = fn(q, entry, answer, deadline)
+        texts = [answer] if isinstance(answer, str) else [a for a in answer if isinstance(a, str)] \
+            if isinstance(answer, (list, tuple)) else []
+        notes = []
+        for t in texts:
+            for n in normalize_unicode(t)[1]:
+                if n not in notes:
+                    notes.append(n)
+        if notes:
+            res.message += " (" + "; ".join(notes) + ")"
+            res.details.setdefault("notes", notes)
+        return res
+
+    return wrapped
+
+
 @grades("matrix")
 @grades("expression")
+@_noting_unicode
 def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     try:
         text = _text(answer)
@@ -342,32 +377,62 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     except _Unreadable as exc:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
     eng = engine(q.spec.context)
-    false_side = _check_other_sides(q, eng, text, deadline)
+    false_side = _check_other_sides(q, eng, text, deadline, entry)
     if false_side is not None:
         return false_side
     res = _judge_readings(q, eng, rds, entry.expr, deadline,
                           lambda e: eng.judge(e, "=", entry.expr, deadline=deadline))
+    if len(rds) == 1:
+        slips.annotate(res, q, rds[0].expr, entry.expr, q.context, eng)
     notes = "; ".join(n for n in (note1, note2) if n)
     if notes:
         res.message += f" ({notes})"
     return res
 
 
-def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> Optional[Result]:
-    """In an '=' chain every side that is an expression of the question (not a label such as
-    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
+def _chain_sides(text: str) -> list:
+    """The sides of an '=' chain before the last one.  When the whole chain does not parse (a side
+    written with an operator the grammar does not read, such as a derivative), each side is read on
+    its own and the unreadable ones are skipped."""
     try:
         tree = parse(text)
+    except TooCostly:
+        raise
     except ParseError:
-        return None
+        parts, depth, start = [], 0, 0
+        for i, ch in enumerate(text):
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if ch == "=" and depth == 0:
+                parts.append(text[start:i].rstrip(":"))
+                start = i + 1
+        sides = []
+        for part in parts:
+            try:
+                sides.append(parse(part))
+            except TooCostly:
+                raise
+            except ParseError:
+                continue
+        return sides
     if tree.kind != "rel" or len(tree.args) < 2:
+        return []
+    return list(tree.args[:-1])
+
+
+def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float,
+                       entry: Optional[KeyEntry] = None) -> Optional[Result]:
+    """In an '=' chain every side that is an expression of the question (not a label such as
+    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
+    sides = _chain_sides(text)
+    if not sides:
         return None
     from .context import canonical
     from .semantics import build_name
 
     targets = {canonical(t) for t in q.spec.targets}
-    entry = key_entry(q.id) if q.spec.context else None
-    for side in tree.args[:-1]:
+    entry = entry if entry is not None else (key_entry(q.id) if q.spec.context else None)
+    for side in sides:
         name = build_name(side) if side.kind != "call" else build_name(side.args[0])
         if name is not None and canonical(name) in targets:
             continue
@@ -378,11 +443,12 @@ def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> 
         for rd in rds:
             j = eng.judge(rd.expr, "=", entry.expr, deadline=deadline, symbolic=False)
             if j.verdict is Verdict.FAILS:
-                return Result(q.id, INCORRECT, 0.0, q.points,
-                              f"the equation chain contains a side that is not equal to the key: "
-                              f"{to_text(rd.expr)} ({j.method})", method=j.method,
-                              details={"reading": to_text(rd.expr), "judgement": _student_judgement(j)},
-                              staff={"judgement": j.to_dict()})
+                return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points,
+                                             f"the equation chain contains a side that is not equal to the key: "
+                                             f"{to_text(rd.expr)} ({j.method})", method=j.method,
+                                             details={"reading": to_text(rd.expr), "judgement": _student_judgement(j)},
+                                             staff={"judgement": j.to_dict()}),
+                                      q, (rd.expr, "=", entry.expr), entry.expr, q.context, eng)
     return None
 
 
@@ -412,6 +478,7 @@ def _as_column(e: Expr) -> Expr:
 
 
 @grades("point", yaml_text=True)
+@_noting_unicode
 def _grade_point(q, entry, answer, deadline) -> Result:
     try:
         if isinstance(answer, (list, tuple)):
@@ -458,6 +525,7 @@ def _set_items(tree: S) -> list:
 
 
 @grades("set", yaml_text=True)
+@_noting_unicode
 def _grade_set(q, entry, answer, deadline) -> Result:
     if q.spec.labels:
         return _grade_label_set(q, entry, answer)

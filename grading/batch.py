@@ -17,10 +17,12 @@ cap, so workers on other machines need no shared file system.
   (SIGALRM).  A worker that dies is not fatal: what it had not finished is
   graded again in this process.
 * ``dask=ADDRESS`` (or a ``distributed.Client``): the same task through
-  Dask distributed's ``Client.map``/``as_completed``.  Dask runs tasks in
-  worker threads, where SIGALRM cannot interrupt, so each Dask worker grades
-  in one child process of its own (created and given the key once per
-  worker).
+  Dask distributed's ``Client.map``/``as_completed``; each worker process
+  loads the key on its first task.  Dask runs tasks in worker threads, where
+  SIGALRM cannot interrupt a running answer: there the per-answer limit is
+  enforced by the evaluator's own deadline checks and the parser's size
+  guards, and an answer that still overruns is marked ``timeout`` after the
+  fact.
 
 Reports come back in completion order; each carries ``source`` (the path),
 and :func:`grade_many` yields ``(index, report)`` so callers can restore the
@@ -165,24 +167,16 @@ def _task(name: str, data: Optional[bytes], options: dict) -> GradeReport:
 
 
 @functools.lru_cache(maxsize=1)
-def _dask_child_pool() -> Optional[ProcessPoolExecutor]:
-    """One grading child process per Dask worker, or None where the worker may not have children
-    (Dask's default daemonic workers): then answers are graded in the worker thread, where the
-    evaluator's cooperative deadline checks still bound each answer."""
-    try:
-        pool = ProcessPoolExecutor(max_workers=1, initializer=init_worker)
-        pool.submit(int).result()
-        return pool
-    except Exception:  # noqa: BLE001  (AssertionError: daemonic processes are not allowed to have children)
-        init_worker()
-        return None
+def _dask_worker_ready() -> bool:
+    """The key, loaded once per Dask worker process (the first task on a worker pays for it)."""
+    init_worker()
+    return True
 
 
 def dask_task(name: str, data: Optional[bytes], options: dict) -> dict:
-    """The Dask task (a plain dict crosses the wire): grade in this worker's child process when it has one."""
-    pool = _dask_child_pool()
-    rep = pool.submit(_task, name, data, options).result() if pool is not None else _task(name, data, options)
-    return rep.to_dict("staff")
+    """The Dask task; a plain dict crosses the wire."""
+    _dask_worker_ready()
+    return _task(name, data, options).to_dict("staff")
 
 
 # --------------------------------------------------------------------------

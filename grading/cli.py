@@ -52,6 +52,8 @@ def add_commands(subparsers) -> None:
     g.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="time limit per answer (default 5 s)")
     g.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    g.add_argument("--questions", action="append", metavar="FILE|DIR",
+                   help="more question records: a YAML file or a folder of them (repeatable)")
     g.set_defaults(func=cmd_grade)
 
     c = subparsers.add_parser("check", help="check one answer to one question")
@@ -60,6 +62,8 @@ def add_commands(subparsers) -> None:
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.add_argument("--audience", choices=["student", "staff"], default="staff")
     c.add_argument("--time-limit", type=float, default=None, metavar="SECONDS")
+    c.add_argument("--questions", action="append", metavar="FILE|DIR",
+                   help="more question records: a YAML file or a folder of them (repeatable)")
     c.set_defaults(func=cmd_check)
 
     s = subparsers.add_parser("summary", help="class summary of graded results: per-question means, common mistakes")
@@ -111,6 +115,22 @@ def read_journal(path: Path) -> dict:
         except (ValueError, KeyError, TypeError):
             continue
     return done
+
+
+def _same_total_for_unreadable(reports: list) -> None:
+    """A file that could not be read gets the maximum of the class's assignment when every readable
+    submission of the batch is of that one assignment (so a gradebook column has one maximum)."""
+    kinds = {r.assignments for r in reports if r.error is None and r.assignments}
+    if len(kinds) != 1:
+        return
+    from .api import assignment_points
+    from .results import complete
+
+    (assignments,) = kinds
+    for r in reports:
+        if r.error is not None and not r.results:
+            r.assignments = assignments
+            complete(r, assignment_points(assignments))
 
 
 def render(reports: list, fmt: str, audience: str) -> str:
@@ -196,6 +216,8 @@ def cmd_grade(args) -> int:
         if jfh is not None:
             jfh.close()
     ordered = [reports[i] for i in range(len(paths))]
+    if not args.assignment:
+        _same_total_for_unreadable(ordered)
     text = render(ordered, args.format, audience)
     if args.output:
         try:

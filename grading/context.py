@@ -65,13 +65,14 @@ class Obj:
     depends: tuple = ()  # parameters it depends on (redrawn by "up to a term constant in theta" checks)
     fixed: tuple = ()  # a joint's variables whose marginal does not depend on those parameters (a prior)
     index: tuple = ()  # an indexed family: placeholder names of its indices (z_i, d_{ij}, w_j)
+    mirror: str = ""  # a field equal to this other field at the mirrored point of its (paired) support
     members: int = 0  # a family of base values: how many members are drawn (indices 1..members)
     params: tuple = ()  # argument names written after a defined object and ignored: \mathcal{L}(\phi, x)
 
     @property
     def is_function(self) -> bool:
-        """Objects written with arguments: densities, joints, fields."""
-        return self.kind in ("density", "joint", "field")
+        """Objects written with arguments: densities, joints, fields, functions (phi(t) = log t)."""
+        return self.kind in ("density", "joint", "field", "function")
 
 
 def canonical(name: str) -> str:
@@ -104,6 +105,7 @@ class Context:
     identity_dim: Optional[str] = None  # size of a bare I when nothing else fixes it
     imaginary_unit: bool = False  # 'i' is sqrt(-1)
     description: str = ""
+    default_expectation: str = ""  # the density of an \mathbb{E}[...] written without a subscript
 
     def __post_init__(self):
         self._by_name: dict[str, Obj] = {}

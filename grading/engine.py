@@ -392,6 +392,39 @@ def redraw(base: Instance, names, rng) -> Optional[Instance]:
 
 
 def normalize_measured(inst: Instance) -> Instance:
+    """Finish a drawn instance: exchangeable pairs, then densities that integrate to one against a measure."""
+    return _with_measures(_exchangeable(inst))
+
+
+def _mirror_index(n: int) -> np.ndarray:
+    """The involution of a support of n points that pairs point k with point k + n//2 (an odd last point
+    is its own mirror)."""
+    m = n // 2
+    idx = np.arange(n)
+    idx[:m], idx[m:2 * m] = np.arange(m, 2 * m), np.arange(m)
+    return idx
+
+
+def _exchangeable(inst: Instance) -> Instance:
+    """A field declared ``mirror=other`` takes other's values at the mirrored points, and a density with
+    structure ``exchangeable`` is averaged with its mirror image: (x_1, x_2) and (x_2, x_1) are equally likely."""
+    ctx = inst.context
+    for o in ctx.objects:
+        if o.definition is not None:
+            continue
+        axes = [ctx.axis(v) for v in o.over]
+        if getattr(o, "mirror", "") and len(axes) == 1:
+            src = inst.values[ctx.lookup(o.mirror).name]
+            idx = _mirror_index(src.arr.shape[axes[0]])
+            inst.values[o.name] = Val(np.take(src.arr, idx, axis=axes[0]), src.kind)
+        elif o.kind == "density" and o.structure == "exchangeable" and len(axes) == 1:
+            p = inst.values[o.name].arr
+            p = (p + np.take(p, _mirror_index(p.shape[axes[0]]), axis=axes[0])) / 2
+            inst.values[o.name] = Val(p, "s")
+    return inst
+
+
+def _with_measures(inst: Instance) -> Instance:
     """Densities over a variable that carries a measure (a point volume) integrate to one against it."""
     ctx = inst.context
     measured = [v for v in ctx.variables if getattr(v, "measure", "")]

@@ -118,7 +118,7 @@ class Evaluator:
     def e_sym(self, e):
         name = e.value
         if name in self.bound:
-            return self.scalar(self.bound[name])
+            return self.e_bound(e)
         obj = self.ctx.lookup(name)
         if obj is None:
             raise EvalError(f"unknown symbol {name}")
@@ -133,7 +133,23 @@ class Evaluator:
         return self.inst.values[obj.name]
 
     def e_bound(self, e):
-        return self.scalar(self.bound[e.value])
+        v = self.bound[e.value]
+        return v if isinstance(v, Val) else self.scalar(v)
+
+    def e_apply(self, e):
+        """A function of the context applied to a value: phi(t) = log t evaluated at the argument."""
+        obj = self.ctx.lookup(e.value)
+        arg = self.visit(e.args[0])
+        k = obj.index[0]
+        saved = self.bound.get(k)
+        try:
+            self.bound[k] = arg
+            return self.visit(definition(self.ctx, obj.name))
+        finally:
+            if saved is None:
+                self.bound.pop(k, None)
+            else:
+                self.bound[k] = saved
 
     def e_ident(self, e):
         if e.value is None:
@@ -327,6 +343,11 @@ class Evaluator:
         if name in ("det", "tr", "vec", "norm", "abs", "diag"):
             return getattr(self, "f_" + name)(e)
         args = [self.visit(a) for a in e.args]
+        v0 = self.concretize(args[0])
+        if v0.kind == "m" and v0.mshape[1] == 1 and v0.mshape != (1, 1) and len(args) == 1:
+            return self._on_vector(name, v0)
+        if name == "softmax":
+            raise EvalError(f"softmax needs a vector, got a {_shape_str(v0)}")
         x = self.as_scalar(args[0], f"{name}")
         with np.errstate(all="ignore"):
             a = x.arr
@@ -348,6 +369,19 @@ class Evaluator:
             else:
                 raise EvalError(f"unknown function {name}")
         return Val(np.asarray(out, dtype=complex), "s")
+
+    def _on_vector(self, name: str, v: Val) -> Val:
+        """A function of a column vector: softmax, or an elementwise function (exp, log, sigmoid...)."""
+        a = v.arr
+        with np.errstate(all="ignore"):
+            if name == "softmax":
+                ex = np.exp(a)
+                return Val(ex / ex.sum(axis=-2, keepdims=True), "m")
+            if name == "log":
+                return Val(np.log(a), "m")
+            if name in _UNARY:
+                return Val(np.asarray(_UNARY[name](a), dtype=complex), "m")
+        raise EvalError(f"{name} of a vector")
 
     def f_det(self, e):
         v = self.concretize(self.visit(e.args[0]))

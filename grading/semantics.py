@@ -16,6 +16,8 @@ otherwise.  Anything else is a :class:`NotationError` with its position.
 """
 from __future__ import annotations
 
+import re
+
 import itertools
 import weakref
 from dataclasses import dataclass
@@ -59,7 +61,7 @@ def subname(s: S) -> Optional[str]:
     if k in ("sub", "sup", "prime"):
         return build_name(s)
     if k == "list":
-        parts = [subname(a) for a in s.args]
+        parts = [subname(a) for a in s.args if isinstance(a, S)]
         return None if None in parts else ",".join(parts)
     if k == "neg" and s.args[0].kind == "number":
         return "-" + s.args[0].value
@@ -97,6 +99,14 @@ def build_name(s: S) -> Optional[str]:
             return f"{b}^-{arg.args[0].value}"
         return None
     return None
+
+
+def _transpose(e: Expr) -> Expr:
+    """``(a, b)^\\top``, ``[a, b]^T``: a tuple written in a row and transposed is the column it names
+    (the sheets write column vectors so); anything else is transposed."""
+    if e.op == "tuple":
+        return Expr("matrix", e.args, (len(e.args), 1))
+    return Expr("T", (e,))
 
 
 def _unwrap_postfix(s: S):
@@ -270,7 +280,31 @@ class Resolver:
         return Expr("pm", (self.r(s.args[0]), X.neg(self.r(s.args[1]))))
 
     def r_mul(self, s):
-        return X.mul(self.r(s.args[0]), self.r(s.args[1]))
+        a, b = self.r(s.args[0]), self.r(s.args[1])
+        if s.meta.get("op") in ("cdot", "cdotp", "\u00b7") and self._vector(a) and self._vector(b):
+            return X.mul(Expr("T", (a,)), b)  # u \cdot v between two vectors: the dot product u^T v
+        return X.mul(a, b)
+
+    def _vector(self, e: Expr) -> bool:
+        """Is ``e`` a column vector by its form (a vector object, a tuple, sums and scalings of them)?"""
+        if e.op == "sym":
+            obj = self.ctx.lookup(e.value)
+            return obj is not None and obj.kind == "vector"
+        if e.op == "tuple":
+            return True
+        if e.op in ("add",):
+            return all(self._vector(a) for a in e.args)
+        if e.op == "neg":
+            return self._vector(e.args[0])
+        if e.op == "mul":
+            vecs = [a for a in e.args if self._vector(a)]
+            return len(vecs) == 1 and all(a.op in ("num", "const") or (a.op == "sym" and self._scalar(a))
+                                          for a in e.args if a is not vecs[0])
+        return False
+
+    def _scalar(self, e: Expr) -> bool:
+        obj = self.ctx.lookup(e.value) if e.op == "sym" else None
+        return obj is not None and obj.kind == "scalar"
 
     def r_kron(self, s):
         a, b = self.r(s.args[0]), self.r(s.args[1])
@@ -350,6 +384,10 @@ class Resolver:
         args = group.args[0]
         if getattr(obj, "params", ()):
             return self.parametrised(obj, group)
+        if obj.kind == "function":  # phi(...) with phi(t) = log t: one argument, any expression
+            if args.value is not None or len(args.args) != 1:
+                self.error(f"{obj.name} takes one argument", group)
+            return Expr("apply", (self.r(args.args[0]),), obj.name)
         if args.value not in (None, "|"):
             self.error(f"unexpected '{args.value}' in the arguments of {name}", args)
         moves = []  # p_X(F(u)): evaluate p_X at the image of u, i.e. move its x axis onto u
@@ -487,6 +525,10 @@ class Resolver:
                 return Expr("ident", (), real)
             if dim is not None and dim.isdigit():
                 return Expr("ident", (), int(dim))
+            if dim is not None and re.fullmatch(r"[A-Za-z](_[A-Za-z0-9]+)?", dim) and self.ctx.lookup(dim) is None:
+                # I_n, I_d, I_{n_2}: the identity of a size this question does not name; it takes the size that
+                # the expression around it fixes, as a bare I does
+                return Expr("ident", (), None)
             self.error(f"I_{{{dim}}}: the identity's size must be one of {', '.join(self.ctx.dims) or '(none)'}",
                        arg)
         if base.kind == "letter" and base.value == "D" and subname(arg) in ("KL", "JS", "JSD"):
@@ -505,13 +547,16 @@ class Resolver:
             obj, items = self.ctx.lookup(bname + "'"), [arg.args[0]]
         else:
             obj = self.ctx.lookup(bname)
-            if obj is None or not getattr(obj, "index", ()):
+            parts = [a for a in arg.args if isinstance(a, S)] if arg.kind in ("juxt", "list") else [arg]
+            if len(parts) > 1 and self.ctx.lookup(f"{bname}#{len(parts)}") is not None:
+                obj = self.ctx.lookup(f"{bname}#{len(parts)}")  # d_{ij} next to d_i
+            if obj is None or not getattr(obj, "index", ()) or obj.kind == "function":
                 return None
             n = len(obj.index)
             if n == 1:
                 items = [arg]
-            elif arg.kind in ("juxt", "list") and len(arg.args) == n:
-                items = list(arg.args)
+            elif len(parts) == n:
+                items = parts
             else:
                 self.error(f"{obj.name} takes {n} indices ({''.join(obj.index)})", arg)
         if not getattr(obj, "index", ()):
@@ -530,7 +575,7 @@ class Resolver:
         if name is not None and self.ctx.lookup(name) is not None:
             return self.name_expr(name, s)
         if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T" and self.ctx.lookup("T") is None):
-            return Expr("T", (self.r(base),))
+            return _transpose(self.r(base))
         if arg.kind == "invtop":
             return Expr("inv", (Expr("T", (self.r(base),)),))
         if arg.kind in ("star", "primes"):
@@ -619,12 +664,16 @@ class Resolver:
         if op.kind == "sup":
             arg = op.args[1]
             if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T"):
-                return Expr("T", (value,))
+                return _transpose(value)
             return X.pow_(value, self.r(arg))
         self.error("a subscript or prime after a bracket", op)
 
     def expectation(self, prefix: S, arg: S) -> Expr:
         sub = prefix.meta.get("sub")
+        default = self.default_expectation(sub)
+        if default is not None:
+            return self.apply_prefix(lambda body: Expr("E", (default, body), tuple(default.value[1])), arg, prefix,
+                                     delimited_rule=True)
         if sub is None:
             self.error("say which distribution the expectation is over: \\mathbb{E}_{x\\sim p}[...]", prefix)
         if sub.kind == "list" and sub.args and isinstance(sub.args[-1], S) and sub.args[-1].kind == "sim":  # z_1, z_2 \sim q(z|x)
@@ -677,6 +726,22 @@ class Resolver:
             w = Expr("transport", (dens,), (base, n))
             weight = w if weight is None else X.mul(weight, w)
         return lambda body: Expr("E", (weight, body), tuple(names))
+
+    def default_expectation(self, sub) -> Optional[Expr]:
+        """The context's default distribution for ``\\mathbb{E}[...]`` and ``\\mathbb{E}_{x_1, x_2}[...]`` (a
+        subscript that only names the random quantities), or None."""
+        name = getattr(self.ctx, "default_expectation", "")
+        if not name:
+            return None
+        obj = self.ctx.lookup(name)
+        if sub is not None:
+            items = [a for a in sub.args if isinstance(a, S)] if sub.kind == "list" else [sub]
+            for a in items:
+                n = build_name(a)
+                o = self.ctx.lookup(n) if n else None
+                if o is None or o.kind not in ("vector", "field", "scalar") or tuple(o.over) != tuple(obj.over):
+                    return None
+        return Expr("density", (), (obj.name, tuple(obj.over), tuple(obj.given)))
 
     def _vars_of(self, s: S) -> tuple:
         if s.kind == "list":
