@@ -343,6 +343,11 @@ class Evaluator:
         if name in ("det", "tr", "vec", "norm", "abs", "diag"):
             return getattr(self, "f_" + name)(e)
         args = [self.visit(a) for a in e.args]
+        v0 = self.concretize(args[0])
+        if v0.kind == "m" and v0.mshape[1] == 1 and v0.mshape != (1, 1) and len(args) == 1:
+            return self._on_vector(name, v0)
+        if name == "softmax":
+            raise EvalError(f"softmax needs a vector, got a {_shape_str(v0)}")
         x = self.as_scalar(args[0], f"{name}")
         with np.errstate(all="ignore"):
             a = x.arr
@@ -364,6 +369,19 @@ class Evaluator:
             else:
                 raise EvalError(f"unknown function {name}")
         return Val(np.asarray(out, dtype=complex), "s")
+
+    def _on_vector(self, name: str, v: Val) -> Val:
+        """A function of a column vector: softmax, or an elementwise function (exp, log, sigmoid...)."""
+        a = v.arr
+        with np.errstate(all="ignore"):
+            if name == "softmax":
+                ex = np.exp(a)
+                return Val(ex / ex.sum(axis=-2, keepdims=True), "m")
+            if name == "log":
+                return Val(np.log(a), "m")
+            if name in _UNARY:
+                return Val(np.asarray(_UNARY[name](a), dtype=complex), "m")
+        raise EvalError(f"{name} of a vector")
 
     def f_det(self, e):
         v = self.concretize(self.visit(e.args[0]))

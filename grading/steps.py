@@ -96,8 +96,8 @@ class DerivationSpec:
     note: str = ""
 
     @staticmethod
-    def from_catalogue(block: dict) -> "DerivationSpec":
-        return DerivationSpec(context=str(block["context"]), target=str(block["target"]),
+    def from_catalogue(block: dict, context: Optional[str] = None) -> "DerivationSpec":
+        return DerivationSpec(context=str(block.get("context") or context), target=str(block["target"]),
                               up_to_constant_in=tuple(block.get("up_to_constant_in", ()) or ()),
                               rewrites=tuple((str(a), str(b)) for a, b in block.get("rewrites", ()) or ()),
                               note=str(block.get("note", "")))
@@ -115,8 +115,40 @@ def _compiled(pattern: str):
 
 
 def derivation_spec(q) -> Optional[DerivationSpec]:
+    """The question's ``derivation:`` block (its notation context is the question's ``context:``)."""
     block = (q.catalogue_spec or {}).get("derivation")
-    return DerivationSpec.from_catalogue(block) if isinstance(block, dict) else None
+    if not isinstance(block, dict):
+        return None
+    return DerivationSpec.from_catalogue(block, q.spec.context)
+
+
+def validate_block(block: dict) -> list:
+    """Schema problems of a ``derivation:`` block, as (field, message) pairs."""
+    out = []
+    for k in block:
+        if k not in ("context", "target", "up_to_constant_in", "rewrites", "note"):
+            out.append((k, "unknown field (context, target, up_to_constant_in, rewrites, note)"))
+    if not isinstance(block.get("target"), str):
+        out.append(("target", "the relation asked for, in LaTeX (one relation: =, \\leq, \\geq; argmax allowed)"))
+    for i, rw in enumerate(block.get("rewrites") or ()):
+        if not (isinstance(rw, list) and len(rw) == 2 and all(isinstance(x, str) for x in rw)):
+            out.append((f"rewrites[{i}]", "a rewrite is [REGEX, REPLACEMENT]"))
+            continue
+        try:
+            re.compile(rw[0])
+        except re.error as exc:
+            out.append((f"rewrites[{i}]", f"not a regular expression: {exc}"))
+    return out
+
+
+def _register() -> None:
+    from derivcheck import catalogue
+
+    if hasattr(catalogue, "register_block"):
+        catalogue.register_block("derivation", validate_block)
+
+
+_register()
 
 
 @functools.lru_cache(maxsize=None)
