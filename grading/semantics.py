@@ -679,6 +679,8 @@ class Resolver:
             lo, hi = self.r(lhs.args[1].args[0]), self.r(lhs.args[1].args[1])
             return lambda body: Expr("Eiid", (dens, body, lo, hi), base)
         items = [a for a in lhs.args if isinstance(a, S)] if lhs.kind == "list" else [lhs]
+        if lhs.kind == "sub" and build_name(lhs.args[0]) == base and lhs.args[1].kind == "list":
+            items = [S("sub", (lhs.args[0], a), pos=lhs.pos) for a in lhs.args[1].args if isinstance(a, S)]
         names = [build_name(a) for a in items]
         cps = self.copies(base)
         if not names or any(n not in cps for n in names):

@@ -289,9 +289,21 @@ def wrap_integrands(text: str, variables) -> str:
         if m.start() < i:
             continue
         j = m.end()
-        sub = re.match(r"\s*_\s*(\{[^{}]*\}|[A-Za-z])", text[j:])
-        if sub:
-            j += sub.end()
+        sub = re.match(r"\s*_\s*", text[j:])
+        if sub:  # the integral's subscript: one letter or a balanced brace group (\int_{\mathcal{X}})
+            k0 = j + sub.end()
+            if k0 < len(text) and text[k0] == "{":
+                depth0 = 0
+                for k1 in range(k0, len(text)):
+                    depth0 += {"{": 1, "}": -1}.get(text[k1], 0)
+                    if depth0 == 0:
+                        j = k1 + 1
+                        break
+            elif k0 < len(text) and text[k0] == "\\":
+                m2 = re.match(r"\\[A-Za-z]+", text[k0:])
+                j = k0 + (m2.end() if m2 else 1)
+            else:
+                j = k0 + 1
         depth, k = 0, j
         while k < len(text):
             ch = text[k]
@@ -361,6 +373,9 @@ def _cex_short(inst: Instance, lhs, rhs) -> dict:
     for k, v in inst.dims.items():
         desc[k] = v
     for k, v in inst.supports.items():
+        var = inst.context.var(k)
+        if var is not None and (getattr(var, "copy_of", "") or getattr(var, "like", "")):
+            continue  # the same size as the variable it copies or is paired with
         desc[f"|{k}|"] = v
     for name, val in inst.values.items():
         a = np.asarray(val.arr)
@@ -464,8 +479,22 @@ def _record(link: Link, j: Judgement, eng: Engine, lhs: Expr, rhs: Expr, deadlin
         inst = ", ".join(f"{a} = {b}" for a, b in c["instance"].items())
         link.message = (f"does not hold ({j.detail or j.method}): on the instance {inst} the left side is "
                         f"{c['lhs']} and the right side is {c['rhs']}")
+        dl, dr = _depends(eng, lv, k), _depends(eng, rv, k)
+        if dl != dr:
+            link.message += (f"; the left side depends on {', '.join(dl) or 'no variable'}, the right side on "
+                             f"{', '.join(dr) or 'no variable'}")
     else:
         link.message = f"does not hold: {j.detail or j.method}"
+
+
+def _depends(eng: Engine, v, k: int) -> list:
+    """The support variables a value varies over (a random quantity depends on its samples)."""
+    if v is None:
+        return []
+    inst = eng.instances[k]
+    shape = np.asarray(v.arr).shape
+    names = inst.context.axis_names
+    return [n for i, n in enumerate(names) if i < len(shape) and shape[i] > 1]
 
 
 def _judge_propto(link: Link, eng: Engine, deadline) -> None:
@@ -864,6 +893,10 @@ def _step_verdict(st: Step) -> None:
             f"all {len(st.links)} relations hold"
         return
     # some links unchecked because the left label is unreadable, the rest hold
+    if st.start is not None and not st.start.ok and not any(lk.verdict == HOLDS for lk in st.links):
+        st.verdict = UNREADABLE  # nothing of the step could be checked: its first side is unreadable
+        st.message = f"cannot read {st.start.text!r}: {st.start.error}"
+        return
     if st.start is not None and not st.start.ok and any(lk.verdict == HOLDS for lk in st.links):
         st.verdict = HOLDS
         st.message = (f"the left label {st.start.text!r} could not be read ({st.start.error}); "
