@@ -391,6 +391,26 @@ def _values(eng: Engine, e: Expr, k: int, deadline):
 
 
 def _judge_link(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -> None:
+    """Judge one relation; ambiguous notation is judged in every reading, and readings that disagree
+    send the relation to a person with both readings spelled out."""
+    _judge_one(link, eng, spec, deadline)
+    left, right = link.left, link.right
+    if left is None or not left.ok or not right.ok or link.verdict not in (HOLDS, FAILS):
+        return
+    alts = [(a, b) for a in (left.expr,) + left.alternatives for b in (right.expr,) + right.alternatives][1:4]
+    for a, b in alts:
+        other = Link(Side(left.text, a), link.rel, Side(right.text, b), up_to_constant=link.up_to_constant)
+        _judge_one(other, eng, spec, deadline)
+        if other.verdict != link.verdict:
+            first = f"{to_text(left.expr)} {link.rel} {to_text(right.expr)}"
+            second = f"{to_text(a)} {link.rel} {to_text(b)}"
+            link.verdict = HUMAN
+            link.message = (f"ambiguous notation: read as {first} it {'holds' if other.verdict == FAILS else 'fails'}, "
+                            f"read as {second} it {'holds' if other.verdict == HOLDS else 'fails'}; add brackets")
+            return
+
+
+def _judge_one(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -> None:
     left, right, rel = link.left, link.right, link.rel
     if left is None:
         link.verdict, link.message = UNREADABLE, "a continuation with no previous step to continue from"

@@ -408,3 +408,12 @@ def test_nt_xent_from_the_unified_loss():
     ij[1] = ij[1].replace(r"(1 - z_i^\top z_j)", r"(1 + z_i^\top z_j)")
     assert_wrong_at("vae-simclr/2a", ij, 1)
     assert_partial("vae-simclr/2a", NTX[:1])
+
+
+def test_ambiguous_notation_that_changes_the_verdict_goes_to_a_person():
+    # \log 2(1-D)-style ambiguity: '/' before a product, read both ways
+    steps = [r"\log p(x) = \log \int p(x,z)\, dz", r"= \log p(x) \cdot 2 / 2 p(x) \cdot p(x)"]
+    r = check("ift6135-a23/3.2b", steps)
+    assert r.details["steps"][1]["verdict"] == "needs-human"
+    assert "ambiguous" in r.details["steps"][1]["message"]
+    assert r.verdict == "needs-human" and r.first_wrong_step == 1
