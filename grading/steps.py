@@ -401,13 +401,20 @@ def _judge_link(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) 
     for a, b in alts:
         other = Link(Side(left.text, a), link.rel, Side(right.text, b), up_to_constant=link.up_to_constant)
         _judge_one(other, eng, spec, deadline)
-        if other.verdict != link.verdict:
-            first = f"{to_text(left.expr)} {link.rel} {to_text(right.expr)}"
-            second = f"{to_text(a)} {link.rel} {to_text(b)}"
-            link.verdict = HUMAN
-            link.message = (f"ambiguous notation: read as {first} it {'holds' if other.verdict == FAILS else 'fails'}, "
-                            f"read as {second} it {'holds' if other.verdict == HOLDS else 'fails'}; add brackets")
+        if other.verdict == link.verdict:
+            continue
+        if other.verdict not in (HOLDS, FAILS):
+            link.verdict, link.message = HUMAN, f"ambiguous notation, one reading undecided: {other.message}"
             return
+        holds, fails = (link, other) if link.verdict == HOLDS else (other, link)
+        read = f"{to_text(holds.left.expr)} {link.rel} {to_text(holds.right.expr)}"
+        wrong = f"{to_text(fails.left.expr)} {link.rel} {to_text(fails.right.expr)}"
+        if holds is other:
+            link.verdict, link.method, link.confirmed_by = HOLDS, other.method, other.confirmed_by
+            link.counterexample = None
+        link.message = (f"holds when read as {read} (the notation is ambiguous: read as {wrong} it would not "
+                        "hold; add brackets)")
+        return
 
 
 def _judge_one(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -> None:
@@ -913,10 +920,6 @@ def _step_verdict(st: Step) -> None:
             f"all {len(st.links)} relations hold"
         return
     # some links unchecked because the left label is unreadable, the rest hold
-    if st.start is not None and not st.start.ok and not any(lk.verdict == HOLDS for lk in st.links):
-        st.verdict = UNREADABLE  # nothing of the step could be checked: its first side is unreadable
-        st.message = f"cannot read {st.start.text!r}: {st.start.error}"
-        return
     if st.start is not None and not st.start.ok and any(lk.verdict == HOLDS for lk in st.links):
         st.verdict = HOLDS
         st.message = (f"the left label {st.start.text!r} could not be read ({st.start.error}); "

@@ -410,10 +410,13 @@ def test_nt_xent_from_the_unified_loss():
     assert_partial("vae-simclr/2a", NTX[:1])
 
 
-def test_ambiguous_notation_that_changes_the_verdict_goes_to_a_person():
-    # \log 2(1-D)-style ambiguity: '/' before a product, read both ways
-    steps = [r"\log p(x) = \log \int p(x,z)\, dz", r"= \log p(x) \cdot 2 / 2 p(x) \cdot p(x)"]
-    r = check("ift6135-a23/3.2b", steps)
-    assert r.details["steps"][1]["verdict"] == "needs-human"
-    assert "ambiguous" in r.details["steps"][1]["message"]
-    assert r.verdict == "needs-human" and r.first_wrong_step == 1
+def test_ambiguous_notation_is_read_the_way_that_holds_and_says_so():
+    """\\log \\frac{1}{2}(a + b) (004, 3.4b): log of the product, or log(1/2) times the bracket."""
+    steps = [r"\mathcal{L}_2 = \mathbb{E}_{z_{1,2} \sim q(z|x)}\left[\log \frac{1}{2}\left(w_1 + w_2\right)\right]",
+             r"\geq \mathcal{L}_1"]
+    r = check("ift6135-a23/3.4b", steps)
+    assert r.details["steps"][0]["verdict"] == "holds"
+    assert "ambiguous" in r.details["steps"][0]["message"]
+    wrong = [r"\mathcal{L}_2 = \mathbb{E}_{z_{1,2} \sim q(z|x)}\left[\log \frac{1}{3}\left(w_1 + w_2\right)\right]",
+             r"\geq \mathcal{L}_1"]
+    assert_wrong_at("ift6135-a23/3.4b", wrong, 0)  # no reading holds
