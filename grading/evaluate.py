@@ -576,11 +576,17 @@ class Evaluator:
             raise EvalError(f"unknown family {e.value}")
         idx = [self._int_value(self.visit(a), f"an index of {obj.name}") for a in e.args]
         if obj.definition is not None:
+            # a member's value depends only on its indices (the definition binds nothing else): cached
+            cache = self.__dict__.setdefault("_members", {})
+            key = (obj.name, tuple(idx))
+            if key in cache:
+                return cache[key]
             saved = {k: self.bound.get(k) for k in obj.index}
             try:
                 for k, v in zip(obj.index, idx):
                     self.bound[k] = v
-                return self.visit(definition(self.ctx, obj.name))
+                cache[key] = self.visit(definition(self.ctx, obj.name))
+                return cache[key]
             finally:
                 for k, v in saved.items():
                     if v is None:
