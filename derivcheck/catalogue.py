@@ -96,13 +96,19 @@ OBJECT_FIELDS = {
     "aliases": (_LIST, "other spellings"),
     "definition": (_STR, "LaTeX formula in terms of other objects"),
     "description": (_STR, "the object in words"),
-    # derivation notation (grading/steps.py)
-    "depends": (_LIST, "the parameters it depends on (redrawn by 'up to a term constant in' checks)"),
+    # used by the step checker (grading/steps.py); see grading.context.Obj
+    "depends": (_LIST, "parameters it depends on (for 'up to a term constant in')"),
     "fixed": (_LIST, "a joint's variables whose marginal does not depend on those parameters"),
-    "params": (_LIST, "argument names written after a defined quantity and ignored (\\mathcal{L}(\\phi, x))"),
-    "index": (_LIST, "an indexed family's index names (z_i, d_{ij}), or a function's argument name"),
-    "members": (_NUM, "a family of drawn values: how many members"),
-    "mirror": (_STR, "a field equal to this other field at the mirrored support point (exchangeable pairs)"),
+    "index": (_LIST, "an indexed family: placeholder names of its indices"),
+    "mirror": (_STR, "a field equal to this other field at the mirrored point"),
+    "members": (_NUM, "a family of base values: how many members are drawn"),
+    "params": (_LIST, "argument names written after a defined object and ignored"),
+}
+VARIABLE_FIELDS = {
+    "size": (_LIST, "[min, max] size of the support"),
+    "copy_of": (_STR, "an i.i.d. copy of this variable"),
+    "like": (_STR, "the same support size as this other variable"),
+    "measure": (_STR, "a positive field over this variable giving each point's volume"),
 }
 DOMAINS = ("real", "positive", "unit", "nonneg", "int", "posint", "complex", "small", "few")
 STRUCTURES = ("general", "symmetric", "spd", "psd", "orthogonal", "unit", "simplex", "commuting", "exchangeable")
@@ -178,35 +184,33 @@ class Record:
 # --------------------------------------------------------------------------
 # YAML with line numbers
 # --------------------------------------------------------------------------
-def _construct(node, path: tuple, lines: dict):
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _construct(node, path: tuple, lines: dict, scalars):
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out = {}
         for k_node, v_node in node.value:
-            key = _scalar_key(k_node)
-            out[key] = _construct(v_node, path + (key,), lines)
-            lines.setdefault(path + (key,), k_node.start_mark.line + 1)
+            if not isinstance(k_node, yaml.ScalarNode):
+                raise yaml.YAMLError(f"line {k_node.start_mark.line + 1}: a mapping key must be a plain value")
+            key = scalars.construct_object(k_node)
+            key = key if isinstance(key, str) else str(key)
+            out[key] = _construct(v_node, path + (key,), lines, scalars)
+            lines[path + (key,)] = k_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, path + (i,), lines) for i, v in enumerate(node.value)]
-    loader = yaml.SafeLoader("")
-    return loader.construct_object(node, deep=True)
-
-
-def _scalar_key(node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value = yaml.SafeLoader("").construct_object(node)
-        return str(value) if not isinstance(value, str) else value
-    raise yaml.YAMLError(f"line {node.start_mark.line + 1}: a mapping key must be a plain value")
+        return [_construct(v, path + (i,), lines, scalars) for i, v in enumerate(node.value)]
+    return scalars.construct_object(node, deep=True)
 
 
 def load_yaml(text: str, name: str = "<text>") -> tuple:
     """(data, lines): the YAML document and, for every path of keys/indices in it, its 1-based line."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=_LOADER)
     lines: dict = {}
     if node is None:
         return {}, lines
-    return _construct(node, (), lines), lines
+    return _construct(node, (), lines, yaml.SafeLoader("")), lines
 
 
 # --------------------------------------------------------------------------
@@ -272,11 +276,10 @@ def check_context(data: Any, ch: _Checker) -> None:
     names = list(variables) if isinstance(variables, (dict, list)) else []
     if isinstance(variables, dict):
         for v, rng in variables.items():
-            if isinstance(rng, dict):  # {size: [min, max], like: u, measure: vol_x, copy_of: z}
-                extra = set(rng) - {"size", "like", "measure", "copy_of"}
-                if extra:
-                    ch.error(f"variables.{v}", f"unknown fields {sorted(extra)} (size, like, measure, copy_of)",
-                             "variables", v)
+            if isinstance(rng, dict):
+                inner = _Checker(ch.file, ch.lines, ch.path + ("variables", v))
+                inner.fields(rng, VARIABLE_FIELDS, "variable")
+                ch.errors += [RecordError(e.where, f"variables.{v}.{e.field}", e.message) for e in inner.errors]
                 rng = rng.get("size")
             if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and
                                         all(isinstance(x, int) and x > 0 for x in rng)):
@@ -329,7 +332,8 @@ def check_question(q: dict, ch: _Checker, contexts: dict) -> None:
         ch.error("kind", f"unknown kind {kind!r}" + (f" (did you mean {close[0]!r}?)" if close else
                                                     f"; kinds: {', '.join(KINDS)}"))
         return
-    if "points" in q and (isinstance(q["points"], bool) or q["points"] < 0):
+    if "points" in q and isinstance(q["points"], (int, float)) and not isinstance(q["points"], bool) \
+            and q["points"] < 0:
         ch.error("points", "a number >= 0")
     if q.get("visibility", "visible") not in VISIBILITY:
         ch.error("visibility", f"one of {', '.join(VISIBILITY)}, got {q.get('visibility')!r}")
@@ -413,6 +417,15 @@ class Catalogue:
         return out
 
 
+def _guarded(check, data, ch: _Checker, *args) -> None:
+    """Run a schema check; a value of the wrong type that trips it is reported, never raised."""
+    try:
+        check(data, ch, *args)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        if not ch.errors:
+            ch.errors.append(RecordError(ch.where(), "", f"cannot be checked: {type(exc).__name__}: {exc}"))
+
+
 def parse_into(cat: Catalogue, text: str, name: str) -> None:
     """Add the records of one YAML text (file ``name``) to ``cat``; problems stay on their records."""
     try:
@@ -428,12 +441,12 @@ def parse_into(cat: Catalogue, text: str, name: str) -> None:
         ch = _Checker(name, lines, ("contexts", cname))
         if cname in cat.contexts:
             ch.error("", f"context {cname!r} declared twice (also at {cat.contexts[cname].source})")
-        check_context(cdata, ch)
+        _guarded(check_context, cdata, ch)
         cat.contexts[cname] = Record(cname, cdata if isinstance(cdata, dict) else {},
                                      Source(name, lines.get(("contexts", cname), 0)), tuple(ch.errors))
     for cid, cdata in (data.get("claims") or {}).items():
         ch = _Checker(name, lines, ("claims", cid))
-        check_claim(cdata, ch, cat.contexts)
+        _guarded(check_claim, cdata, ch, cat.contexts)
         if cid in cat.claims:
             ch.error("", f"claim {cid!r} declared twice (also at {cat.claims[cid].source})")
         cat.claims[cid] = Record(cid, cdata if isinstance(cdata, dict) else {},
@@ -449,7 +462,7 @@ def parse_into(cat: Catalogue, text: str, name: str) -> None:
             qid = f"{assignment}/{number}"
             ch = _Checker(name, lines, (assignment, number))
             spec = spec if spec is not None else {}
-            check_question(spec, ch, cat.contexts)
+            _guarded(check_question, spec, ch, cat.contexts)
             if qid in cat.questions:
                 ch.error("", f"question {qid} declared twice (also at {cat.questions[qid].source})")
             rec = dict(spec) if isinstance(spec, dict) else {}

@@ -20,6 +20,7 @@ other question loads.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Optional
@@ -40,30 +41,32 @@ def _range(v, default=(2, 5)) -> tuple:
     return (int(v[0]), int(v[1]))
 
 
+_OBJ_FIELDS = {f.name for f in dataclasses.fields(Obj)}
+_VAR_FIELDS = {f.name for f in dataclasses.fields(Var)}
+
+
+def _value(v):
+    return tuple(str(x) for x in v) if isinstance(v, list) else v
+
+
 def build_object(name: str, spec) -> Obj:
-    """One context object from its record (a bare string is the domain of a scalar)."""
+    """One context object from its record (a bare string is the domain of a scalar).  Every field of
+    :class:`~grading.context.Obj` may be given (lists become tuples)."""
     if isinstance(spec, str):
         return Obj(str(name), "scalar", domain=spec)
-    spec = spec or {}
-    return Obj(
-        str(name), spec.get("kind", "scalar"), domain=spec.get("domain", "real"),
-        shape=tuple(spec.get("shape") or ()), structure=spec.get("structure", "general"),
-        over=tuple(spec.get("over") or ()), given=tuple(spec.get("given") or ()),
-        aliases=tuple(str(a) for a in spec.get("aliases") or ()), definition=spec.get("definition"),
-        description=spec.get("description", ""),
-        # derivation notation (grading/steps.py): parameters, families, functions, mirrored fields
-        depends=tuple(spec.get("depends") or ()), fixed=tuple(spec.get("fixed") or ()),
-        params=tuple(str(p) for p in spec.get("params") or ()), index=tuple(spec.get("index") or ()),
-        members=int(spec.get("members", 0) or 0), mirror=str(spec.get("mirror", "") or ""),
-    )
+    spec = dict(spec or {})
+    kind = spec.pop("kind", "scalar")
+    fields = {k: _value(v) for k, v in spec.items() if k in _OBJ_FIELDS}
+    if "shape" in spec:
+        fields["shape"] = tuple(spec["shape"])  # sizes may be numbers
+    return Obj(str(name), kind, **fields)
 
 
 def build_variable(name: str, spec) -> Var:
-    """A support variable: ``[min, max]`` (or empty), or ``{size: [min, max], like: u, measure: vol_x,
-    copy_of: z}`` (paired with another variable, carrying a point volume, an i.i.d. copy of another)."""
+    """A random variable with a finite support: ``[min, max]`` size, or ``{size: [..], copy_of, like, measure}``."""
     if isinstance(spec, dict):
-        return Var(str(name), _range(spec.get("size")), like=str(spec.get("like", "") or ""),
-                   measure=str(spec.get("measure", "") or ""), copy_of=str(spec.get("copy_of", "") or ""))
+        extra = {k: _value(v) for k, v in spec.items() if k in _VAR_FIELDS and k != "size"}
+        return Var(str(name), _range(spec.get("size")), **extra)
     return Var(str(name), _range(spec))
 
 
@@ -72,15 +75,16 @@ def build_context(name: str, data: dict) -> Context:
     variables = data.get("variables") or {}
     if isinstance(variables, list):
         variables = {v: None for v in variables}
+    extra = {"default_expectation": data["default_expectation"]} if data.get("default_expectation") else {}
     return Context(
         name,
         objects=[build_object(k, v) for k, v in (data.get("objects") or {}).items()],
-        variables=[build_variable(str(k), v) for k, v in variables.items()],
+        variables=[build_variable(k, v) for k, v in variables.items()],
         dims={str(k): _range(v) for k, v in (data.get("dims") or {}).items()},
         identity_dim=data.get("identity_dim"),
         imaginary_unit=bool(data.get("imaginary_unit", False)),
         description=data.get("description", ""),
-        default_expectation=str(data.get("default_expectation", "") or ""),
+        **extra,
     )
 
 
@@ -232,10 +236,14 @@ def questions() -> dict:
     out = {}
     for qid, q in catalogue.questions().items():
         errors = tuple(str(e) for e in q.errors)
-        ctx = spec_of(q).context
-        if not errors and ctx and ctx not in contexts():
-            errors = (f"{q.source}: context: {ctx!r} could not be built",)
-        out[qid] = Question(qid, q.kind, spec_of(q), dict(q.spec), q.source, errors)
+        try:
+            spec = spec_of(q)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # only a record with errors gets here
+            spec = Spec(points=0.0)
+            errors = errors or (f"{q.source}: {type(exc).__name__}: {exc}",)
+        if not errors and spec.context and spec.context not in contexts():
+            errors = (f"{q.source}: context: {spec.context!r} could not be built",)
+        out[qid] = Question(qid, q.kind, spec, dict(q.spec), q.source, errors)
     return out
 
 
