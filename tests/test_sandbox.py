@@ -88,9 +88,16 @@ def test_tolerance_rule_rejects_a_small_relative_error():
 
 
 # -- the six cases of the issue, and the other failure modes -----------------------------------------
+NCE_DISTANCES = ("import torch\n\n"
+                 "def contrastive_loss(z, z_pos, tau):\n"
+                 "    # on the unit sphere z.z+ = 1 - |z - z+|^2 / 2: equal values, gradients equal along the sphere\n"
+                 "    logits = (2 - torch.cdist(z, z_pos) ** 2) / (2 * tau)\n"
+                 "    return torch.nn.CrossEntropyLoss()(logits, torch.arange(len(z)))\n")
+
+
 def test_correct_and_equivalent_implementations():
     for qid, src in (("mit-hw4/7b", AE_OK), ("mit-hw4/7b", AE_OTHER), ("mit-hw4/8a", NCE_OK),
-                     ("mit-hw4/8a", NCE_OTHER)):
+                     ("mit-hw4/8a", NCE_OTHER), ("mit-hw4/8a", NCE_DISTANCES)):
         r = grading.check(qid, src)
         assert r.verdict == "correct", (qid, r.message)
         assert r.score == r.max_score and "3 random cases" in r.message
