@@ -12,11 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
-## verify every claim (full profile: long trainings included) and write report.html
+## verify every claim (full profile: long trainings included) and write report.html.
+## Results go to the results store (derivcheck/store.py: $$DERIVCHECK_RESULTS, else
+## ~/.cache/derivcheck/results.json), the same place `derivcheck list` reads afterwards.
 report: $(STAMP)
 	@status=0; \
-	$(BIN)/derivcheck verify --full --save build/results.json || status=$$?; \
-	$(BIN)/derivcheck report --results build/results.json -o report.html || true; \
+	$(BIN)/derivcheck verify --full || status=$$?; \
+	$(BIN)/derivcheck report -o report.html || true; \
 	exit $$status
 
 ## the test suite: machinery tests, every symbolic check, every quick numeric confirmation
@@ -29,5 +31,6 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/verify_bench.py
 	$(BIN)/python benchmarks/grading_bench.py
 
+## build outputs only (and the old in-folder cache); the results store is left alone
 clean:
 	rm -rf build report.html .derivcheck .pytest_cache

@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import yaml
 
+from derivcheck import catalogue
 from derivcheck.model import Verdict
 
 from . import expr as X
@@ -36,6 +37,9 @@ from .syntax import ParseError, S, TooCostly, parse
 @functools.lru_cache(maxsize=None)
 def engine(context_name: str) -> Engine:
     return Engine(contexts()[context_name])
+
+
+catalogue.on_change(engine.cache_clear)  # a questions file added or removed may redefine a context
 
 
 # -- labels ----------------------------------------------------------------------
@@ -333,7 +337,7 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     except _Unreadable as exc:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
     eng = engine(q.spec.context)
-    false_side = _check_other_sides(q, eng, text, deadline)
+    false_side = _check_other_sides(q, eng, text, deadline, entry)
     if false_side is not None:
         return false_side
     res = _judge_readings(q, eng, rds, entry.expr, deadline,
@@ -376,7 +380,8 @@ def _chain_sides(text: str) -> list:
     return list(tree.args[:-1])
 
 
-def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> Optional[Result]:
+def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float,
+                       entry: Optional[KeyEntry] = None) -> Optional[Result]:
     """In an '=' chain every side that is an expression of the question (not a label such as
     'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
     sides = _chain_sides(text)
@@ -386,7 +391,7 @@ def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> 
     from .semantics import build_name
 
     targets = {canonical(t) for t in q.spec.targets}
-    entry = key_entry(q.id) if q.spec.context else None
+    entry = entry if entry is not None else (key_entry(q.id) if q.spec.context else None)
     for side in sides:
         name = build_name(side) if side.kind != "call" else build_name(side.args[0])
         if name is not None and canonical(name) in targets:

@@ -58,6 +58,10 @@ def _check_with_entry(q: Question, entry: KeyEntry, answer: Any, *,
 
 
 def _run(q: Question, answer: Any, time_limit_s: float, entry: Optional[KeyEntry], start: float) -> Result:
+    if q.errors:  # a broken record fails its own question only
+        return Result(q.id, NEEDS_HUMAN, 0.0, q.points, "this question's record has an error, so it is not "
+                      "graded automatically; graded by a person", staff={"record_errors": list(q.errors)},
+                      elapsed_s=time.perf_counter() - start)
     grader = grader_for(q.kind)
     if entry is None and grader.keyed:
         # the key (and its claim's verification) is loaded outside the answer's time limit
@@ -103,6 +107,13 @@ def _check(q: Question, grader, answer: Any, deadline: float, entry: Optional[Ke
     if grader.yaml_text:
         answer = _maybe_yaml(answer, q.kind)
     result = grader.fn(q, entry, answer, deadline)
+    if result.verdict == INCORRECT and q.spec.hints and q.kind in ("expression", "matrix", "point"):
+        from .hints import hint_for
+
+        hint = hint_for(q, answer, deadline)
+        if hint:
+            result.message += f". Hint: {hint}"
+            result.details["hint"] = hint
     if entry is not None:
         result.staff.setdefault("key_claims", list(entry.claims))
     return result

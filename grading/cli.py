@@ -28,6 +28,8 @@ def add_commands(subparsers) -> None:
     g.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     g.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="time limit per answer (default 5 s)")
+    g.add_argument("--questions", action="append", metavar="FILE|DIR",
+                   help="more question records: a YAML file or a folder of them (repeatable)")
     g.set_defaults(func=cmd_grade)
 
     c = subparsers.add_parser("check", help="check one answer to one question")
@@ -35,6 +37,8 @@ def add_commands(subparsers) -> None:
     c.add_argument("--answer", required=True, metavar="TEXT", help="LaTeX, or YAML for lists and mappings")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.add_argument("--time-limit", type=float, default=None, metavar="SECONDS")
+    c.add_argument("--questions", action="append", metavar="FILE|DIR",
+                   help="more question records: a YAML file or a folder of them (repeatable)")
     c.set_defaults(func=cmd_check)
 
 

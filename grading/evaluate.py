@@ -343,6 +343,11 @@ class Evaluator:
         if name in ("det", "tr", "vec", "norm", "abs", "diag"):
             return getattr(self, "f_" + name)(e)
         args = [self.visit(a) for a in e.args]
+        v0 = self.concretize(args[0])
+        if v0.kind == "m" and v0.mshape[1] == 1 and v0.mshape != (1, 1) and len(args) == 1:
+            return self._on_vector(name, v0)
+        if name == "softmax":
+            raise EvalError(f"softmax needs a vector, got a {_shape_str(v0)}")
         x = self.as_scalar(args[0], f"{name}")
         with np.errstate(all="ignore"):
             a = x.arr
@@ -364,6 +369,19 @@ class Evaluator:
             else:
                 raise EvalError(f"unknown function {name}")
         return Val(np.asarray(out, dtype=complex), "s")
+
+    def _on_vector(self, name: str, v: Val) -> Val:
+        """A function of a column vector: softmax, or an elementwise function (exp, log, sigmoid...)."""
+        a = v.arr
+        with np.errstate(all="ignore"):
+            if name == "softmax":
+                ex = np.exp(a)
+                return Val(ex / ex.sum(axis=-2, keepdims=True), "m")
+            if name == "log":
+                return Val(np.log(a), "m")
+            if name in _UNARY:
+                return Val(np.asarray(_UNARY[name](a), dtype=complex), "m")
+        raise EvalError(f"{name} of a vector")
 
     def f_det(self, e):
         v = self.concretize(self.visit(e.args[0]))
@@ -440,8 +458,27 @@ class Evaluator:
     def e_E(self, e):
         weight = self.as_scalar(self.visit(e.args[0]), "a distribution")
         body = self.concretize(self.visit(e.args[1]))
+        vars_ = tuple(e.value)
+        copy = self._sloppy_copy(vars_, body)
+        if copy is not None:  # E_{z ~ q}[f(z_1)]: read as the expectation over the one sample z_1 it uses
+            weight = self.as_scalar(self.e_transport(Expr("transport", (e.args[0],), (vars_[0], copy))),
+                                    "a distribution")
+            vars_ = (copy,)
         prod = self._mul2(weight, body)
-        return self._sum_axes(self._measured(prod, e.value), self._var_axes(e.value))
+        return self._sum_axes(self._measured(prod, vars_), self._var_axes(vars_))
+
+    def _sloppy_copy(self, vars_: tuple, body: Val):
+        """The one copy z_j of the averaged variable z that a body uses when it does not use z itself."""
+        if len(vars_) != 1:
+            return None
+        copies = [v.name for v in self.ctx.variables if getattr(v, "copy_of", "") == vars_[0]]
+        if not copies:
+            return None
+        shape = np.asarray(body.arr).shape
+        used = [c for c in copies if len(shape) > self.ctx.axis(c) and shape[self.ctx.axis(c)] > 1]
+        if shape[self.ctx.axis(vars_[0])] == 1 and len(used) == 1:
+            return used[0]
+        return None
 
     def e_int(self, e):
         body = self.concretize(self.visit(e.args[0]))

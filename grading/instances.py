@@ -6,7 +6,8 @@
 * :class:`Instance`: sizes, supports and a value for every base object of one draw;
 * :func:`sample`: one random instance of a context.  Matrices are generic
   (products do not commute; sizes differ between instances, so a wrong factor
-  order is usually also a shape error).
+  order is usually also a shape error), except those declared ``commuting``: all
+  commuting matrices of one size share an orthogonal eigenbasis in each instance.
 
 This module imports no other grading module: a context (declarations,
 :mod:`grading.context`) and the evaluator (:mod:`grading.evaluate`) both use it.
@@ -87,10 +88,11 @@ def sample(ctx, rng: np.random.Generator, *, prefer_distinct: bool = True) -> In
             supports[v.name] = supports[v.like or v.copy_of]
     shape_axes = tuple(supports[v] for v in ctx.axis_names)
     inst = Instance(ctx, dims, supports)
+    bases: dict = {}  # size -> the orthogonal basis shared by the context's commuting matrices
     for o in ctx.objects:
         if o.definition is not None or o.kind in ("map", "function"):
             continue
-        inst.values[o.name] = _sample_object(o, rng, dims, supports, ctx.axis_names, shape_axes)
+        inst.values[o.name] = _sample_object(o, rng, dims, supports, ctx.axis_names, shape_axes, bases)
     return inst
 
 
@@ -117,7 +119,7 @@ def draw_scalar(domain: str, rng, shape=()):
     return mag * sign
 
 
-def _sample_object(o, rng, dims, supports, axis_names, shape_axes):
+def _sample_object(o, rng, dims, supports, axis_names, shape_axes, bases=None):
     n_axes = len(axis_names)
     if getattr(o, "members", 0):  # an indexed family of base values: members stacked on a leading axis
         from dataclasses import replace
@@ -136,7 +138,17 @@ def _sample_object(o, rng, dims, supports, axis_names, shape_axes):
             cells = [draw_matrix(o.structure, rows, cols, rng) for _ in range(int(np.prod(full)))]
             arr = np.asarray(cells, dtype=complex).reshape(tuple(full) + (rows, cols))
             return Val(arr, "m")
-        m = draw_matrix(o.structure, rows, cols, rng)
+        if o.structure == "commuting":
+            if rows != cols:
+                raise ValueError(f"object {o.name}: a commuting matrix is square")
+            if rows not in (bases if bases is not None else {}):
+                q, _ = np.linalg.qr(rng.normal(size=(rows, rows)))
+                if bases is not None:
+                    bases[rows] = q
+            q = bases[rows] if bases is not None else q
+            m = q @ np.diag(rng.normal(size=rows)) @ q.T
+        else:
+            m = draw_matrix(o.structure, rows, cols, rng)
         return Val(np.asarray(m, dtype=complex).reshape((1,) * n_axes + m.shape), "m")
     if o.kind in ("density", "joint", "field"):
         axes = tuple(o.over) + tuple(o.given)
@@ -165,6 +177,9 @@ def draw_matrix(structure: str, rows: int, cols: int, rng) -> np.ndarray:
         return a
     if structure == "unit":
         return a / np.linalg.norm(a)
+    if structure == "simplex":  # positive entries summing to one (a probability vector)
+        p = np.exp(rng.uniform(np.log(0.15), np.log(1.0), size=(rows, cols)))
+        return p / p.sum(axis=0, keepdims=True)
     if structure == "symmetric":
         return (a + a.T) / 2
     if structure == "spd":

@@ -499,7 +499,7 @@ class Resolver:
         self.error(f"unknown symbol {_show(shown)}; this question's notation: {self.known_names()}", s)
 
     def family_member(self, s: S) -> Optional[Expr]:
-        """``z_i``, ``z_{i'}`` (the member of the partner family ``z'``), ``d_{ij}``, ``w_j``, ``\mathcal{L}_k``:
+        r"""``z_i``, ``z_{i'}`` (the member of the partner family ``z'``), ``d_{ij}``, ``w_j``, ``\mathcal{L}_k``:
         a member of an indexed family of the context, as ``Expr("at", indices, family)``."""
         base, arg = s.args
         bname = build_name(base)
@@ -667,7 +667,7 @@ class Resolver:
         return [v.name for v in self.ctx.variables if getattr(v, "copy_of", "") == var]
 
     def sample_expectation(self, lhs: S, dens: Expr, sub: S):
-        """``z_{1:k} \sim q(z|x)``, ``z_1, z_2 \sim q``, ``z_1 \sim q(z|x)``: i.i.d. copies of the density's
+        r"""``z_{1:k} \sim q(z|x)``, ``z_1, z_2 \sim q``, ``z_1 \sim q(z|x)``: i.i.d. copies of the density's
         variable; None when ``lhs`` names the density's own variables."""
         own = tuple(dens.value[1]) if dens.op == "density" else ()
         if len(own) != 1:
@@ -679,6 +679,8 @@ class Resolver:
             lo, hi = self.r(lhs.args[1].args[0]), self.r(lhs.args[1].args[1])
             return lambda body: Expr("Eiid", (dens, body, lo, hi), base)
         items = [a for a in lhs.args if isinstance(a, S)] if lhs.kind == "list" else [lhs]
+        if lhs.kind == "sub" and build_name(lhs.args[0]) == base and lhs.args[1].kind == "list":
+            items = [S("sub", (lhs.args[0], a), pos=lhs.pos) for a in lhs.args[1].args if isinstance(a, S)]
         names = [build_name(a) for a in items]
         cps = self.copies(base)
         if not names or any(n not in cps for n in names):

@@ -39,6 +39,7 @@ import functools
 import itertools
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -47,7 +48,8 @@ import numpy as np
 from derivcheck.model import Verdict
 
 from . import expr as X
-from .context import Context, Instance
+from .context import Context
+from .instances import Instance, Val
 from .engine import Engine, Judgement, _short
 from .errors import EvalError
 from .evaluate import Evaluator
@@ -94,8 +96,8 @@ class DerivationSpec:
     note: str = ""
 
     @staticmethod
-    def from_catalogue(block: dict) -> "DerivationSpec":
-        return DerivationSpec(context=str(block["context"]), target=str(block["target"]),
+    def from_catalogue(block: dict, context: Optional[str] = None) -> "DerivationSpec":
+        return DerivationSpec(context=str(block.get("context") or context), target=str(block["target"]),
                               up_to_constant_in=tuple(block.get("up_to_constant_in", ()) or ()),
                               rewrites=tuple((str(a), str(b)) for a, b in block.get("rewrites", ()) or ()),
                               note=str(block.get("note", "")))
@@ -113,8 +115,40 @@ def _compiled(pattern: str):
 
 
 def derivation_spec(q) -> Optional[DerivationSpec]:
+    """The question's ``derivation:`` block (its notation context is the question's ``context:``)."""
     block = (q.catalogue_spec or {}).get("derivation")
-    return DerivationSpec.from_catalogue(block) if isinstance(block, dict) else None
+    if not isinstance(block, dict):
+        return None
+    return DerivationSpec.from_catalogue(block, q.spec.context)
+
+
+def validate_block(block: dict) -> list:
+    """Schema problems of a ``derivation:`` block, as (field, message) pairs."""
+    out = []
+    for k in block:
+        if k not in ("context", "target", "up_to_constant_in", "rewrites", "note"):
+            out.append((k, "unknown field (context, target, up_to_constant_in, rewrites, note)"))
+    if not isinstance(block.get("target"), str):
+        out.append(("target", "the relation asked for, in LaTeX (one relation: =, \\leq, \\geq; argmax allowed)"))
+    for i, rw in enumerate(block.get("rewrites") or ()):
+        if not (isinstance(rw, list) and len(rw) == 2 and all(isinstance(x, str) for x in rw)):
+            out.append((f"rewrites[{i}]", "a rewrite is [REGEX, REPLACEMENT]"))
+            continue
+        try:
+            re.compile(rw[0])
+        except re.error as exc:
+            out.append((f"rewrites[{i}]", f"not a regular expression: {exc}"))
+    return out
+
+
+def _register() -> None:
+    from derivcheck import catalogue
+
+    if hasattr(catalogue, "register_block"):
+        catalogue.register_block("derivation", validate_block)
+
+
+_register()
 
 
 @functools.lru_cache(maxsize=None)
@@ -255,9 +289,21 @@ def wrap_integrands(text: str, variables) -> str:
         if m.start() < i:
             continue
         j = m.end()
-        sub = re.match(r"\s*_\s*(\{[^{}]*\}|[A-Za-z])", text[j:])
-        if sub:
-            j += sub.end()
+        sub = re.match(r"\s*_\s*", text[j:])
+        if sub:  # the integral's subscript: one letter or a balanced brace group (\int_{\mathcal{X}})
+            k0 = j + sub.end()
+            if k0 < len(text) and text[k0] == "{":
+                depth0 = 0
+                for k1 in range(k0, len(text)):
+                    depth0 += {"{": 1, "}": -1}.get(text[k1], 0)
+                    if depth0 == 0:
+                        j = k1 + 1
+                        break
+            elif k0 < len(text) and text[k0] == "\\":
+                m2 = re.match(r"\\[A-Za-z]+", text[k0:])
+                j = k0 + (m2.end() if m2 else 1)
+            else:
+                j = k0 + 1
         depth, k = 0, j
         while k < len(text):
             ch = text[k]
@@ -327,6 +373,9 @@ def _cex_short(inst: Instance, lhs, rhs) -> dict:
     for k, v in inst.dims.items():
         desc[k] = v
     for k, v in inst.supports.items():
+        var = inst.context.var(k)
+        if var is not None and (getattr(var, "copy_of", "") or getattr(var, "like", "")):
+            continue  # the same size as the variable it copies or is paired with
         desc[f"|{k}|"] = v
     for name, val in inst.values.items():
         a = np.asarray(val.arr)
@@ -342,6 +391,26 @@ def _values(eng: Engine, e: Expr, k: int, deadline):
 
 
 def _judge_link(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -> None:
+    """Judge one relation; ambiguous notation is judged in every reading, and readings that disagree
+    send the relation to a person with both readings spelled out."""
+    _judge_one(link, eng, spec, deadline)
+    left, right = link.left, link.right
+    if left is None or not left.ok or not right.ok or link.verdict not in (HOLDS, FAILS):
+        return
+    alts = [(a, b) for a in (left.expr,) + left.alternatives for b in (right.expr,) + right.alternatives][1:4]
+    for a, b in alts:
+        other = Link(Side(left.text, a), link.rel, Side(right.text, b), up_to_constant=link.up_to_constant)
+        _judge_one(other, eng, spec, deadline)
+        if other.verdict != link.verdict:
+            first = f"{to_text(left.expr)} {link.rel} {to_text(right.expr)}"
+            second = f"{to_text(a)} {link.rel} {to_text(b)}"
+            link.verdict = HUMAN
+            link.message = (f"ambiguous notation: read as {first} it {'holds' if other.verdict == FAILS else 'fails'}, "
+                            f"read as {second} it {'holds' if other.verdict == HOLDS else 'fails'}; add brackets")
+            return
+
+
+def _judge_one(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -> None:
     left, right, rel = link.left, link.right, link.rel
     if left is None:
         link.verdict, link.message = UNREADABLE, "a continuation with no previous step to continue from"
@@ -387,6 +456,18 @@ def _judge_link(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) 
                             f"{', '.join(spec.up_to_constant_in)} (allowed in this question)")
             return
     _record(link, j, eng, lhs, rhs, deadline)
+    if link.verdict == HOLDS and relation in ("<", ">"):
+        same = eng.judge(lhs, "=", rhs, reference_side="lhs", deadline=deadline, symbolic=False)
+        if same.verdict is Verdict.HOLDS:
+            link.verdict = FAILS
+            link.message = (f"does not hold: the two sides are equal on every instance ({same.instances} random "
+                            f"instances), so the strict inequality '{relation}' is false (write = or a non-strict "
+                            "inequality)")
+            k = next((i for i, r in enumerate(eng.reference(lhs)) if r.ok), None)
+            if k is not None:
+                link.counterexample = _cex_short(eng.instances[k], _values(eng, lhs, k, deadline),
+                                                 _values(eng, rhs, k, deadline))
+            return
     if link.verdict == FAILS and relation in ("<=", ">=", "<", ">"):
         flipped = {"<=": ">=", ">=": "<=", "<": ">", ">": "<"}[relation]
         j3 = eng.judge(lhs, flipped, rhs, reference_side="lhs", deadline=deadline, symbolic=False)
@@ -418,8 +499,22 @@ def _record(link: Link, j: Judgement, eng: Engine, lhs: Expr, rhs: Expr, deadlin
         inst = ", ".join(f"{a} = {b}" for a, b in c["instance"].items())
         link.message = (f"does not hold ({j.detail or j.method}): on the instance {inst} the left side is "
                         f"{c['lhs']} and the right side is {c['rhs']}")
+        dl, dr = _depends(eng, lv, k), _depends(eng, rv, k)
+        if dl != dr:
+            link.message += (f"; the left side depends on {', '.join(dl) or 'no variable'}, the right side on "
+                             f"{', '.join(dr) or 'no variable'}")
     else:
         link.message = f"does not hold: {j.detail or j.method}"
+
+
+def _depends(eng: Engine, v, k: int) -> list:
+    """The support variables a value varies over (a random quantity depends on its samples)."""
+    if v is None:
+        return []
+    inst = eng.instances[k]
+    shape = np.asarray(v.arr).shape
+    names = inst.context.axis_names
+    return [n for i, n in enumerate(names) if i < len(shape) and shape[i] > 1]
 
 
 def _judge_propto(link: Link, eng: Engine, deadline) -> None:
@@ -511,33 +606,118 @@ def _terms(e: Expr, sign: int = 1) -> list:
     return [(sign, e)]
 
 
-class _Vectors:
-    """Values of expressions on the engine's instances, flattened to one comparable vector."""
+class FreeEvaluator(Evaluator):
+    """Evaluation on a *free* instance, to tell the form of an expression from its value.
 
-    def __init__(self, eng: Engine, deadline, n: int = 6):
+    A derivation's sides are all equal in value, so "the chain ends at the relation asked for" cannot be
+    decided on the question's instances.  Here every defined object (the ELBO, F_1, p_{F(U)}, a measure, w_j)
+    is an opaque random value, every base density a random positive table (not normalised) and every
+    marginal or conditional of a joint density an independent table.  Two expressions agree on free
+    instances when they are the same expression up to algebra, not when a property of the model
+    (normalisation, Bayes' rule, a definition, a change of variables) makes them equal."""
+
+    def __init__(self, instance: Instance, deadline=None, seed: int = 0):
+        super().__init__(instance, deadline)
+        self.seed = seed
+        self.opaque: dict = {}
+
+    def _free(self, key, real: Val, positive: bool = True) -> Val:
+        hit = self.opaque.get(key)
+        if hit is not None:
+            return hit
+        rng = np.random.default_rng([self.seed, zlib.crc32(repr(key).encode())])
+        shape = np.asarray(real.arr).shape
+        if real.kind == "m" and not positive:
+            arr = rng.normal(size=shape)
+        else:
+            arr = rng.uniform(0.5, 2.0, size=shape)
+        v = Val(np.asarray(arr, dtype=complex), real.kind)
+        self.opaque[key] = v
+        return v
+
+    def e_sym(self, e):
+        name = e.value
+        if name in self.bound:
+            return self.e_bound(e)
+        obj = self.ctx.lookup(name)
+        real = super().e_sym(e)
+        if obj is None:
+            return real
+        if obj.definition is not None:
+            return self._free(("def", obj.name), real, positive=obj.kind not in ("matrix", "vector"))
+        if obj.kind == "density":
+            return self._free(("density", obj.name), real)
+        return real
+
+    def e_density(self, e):
+        name, vars_, given = e.value
+        obj = self.ctx.lookup(name)
+        real = super().e_density(e)
+        if obj is not None and obj.kind == "joint":
+            return self._free(("joint", name, tuple(vars_), tuple(given)), real)
+        return real
+
+    def e_at(self, e):
+        obj = self.ctx.lookup(e.value)
+        real = super().e_at(e)
+        if obj is not None and obj.definition is not None:
+            idx = tuple(self._int_value(self.visit(a), "an index") for a in e.args)
+            return self._free(("at", obj.name, idx), real, positive=obj.kind not in ("matrix", "vector"))
+        return real
+
+    def e_open_at(self, e):
+        return super().e_at(Expr("at", e.args, e.value))
+
+
+def expand_fields(e: Expr, ctx: Context) -> Expr:
+    """One level of definitions opened: defined scalar quantities (the ELBO, L_k, J) are replaced by their
+    definitions; matrices and densities named in the question (F_1, p_{F(U)}) stay names: reaching them is
+    part of the derivation."""
+    from .semantics import definition
+
+    if e.op == "sym":
+        obj = ctx.lookup(e.value)
+        if obj is not None and obj.definition is not None and obj.kind in ("field", "scalar"):
+            return definition(ctx, obj.name)
+        return e
+    if e.op == "at":
+        obj = ctx.lookup(e.value)
+        if obj is not None and obj.definition is not None:
+            return Expr("open_at", e.args, e.value)
+        return e
+    if not e.args:
+        return e
+    return Expr(e.op, tuple(expand_fields(a, ctx) if isinstance(a, Expr) else a for a in e.args), e.value)
+
+
+class _Vectors:
+    """Values of expressions on free instances (:class:`FreeEvaluator`), flattened to one comparable vector."""
+
+    def __init__(self, eng: Engine, deadline, n: int = 4):
         self.eng = eng
         self.deadline = deadline
-        self.ks = []
-        for k in range(len(eng.instances)):
-            if len(self.ks) >= n:
-                break
-            self.ks.append(k)
+        self.evaluators = [FreeEvaluator(eng.instances[k], deadline, seed=eng.seed + k)
+                           for k in range(min(n, len(eng.instances)))]
 
     def of(self, e: Expr) -> Optional[np.ndarray]:
         parts = []
-        for k in self.ks:
-            inst = self.eng.instances[k]
+        for ev in self.evaluators:
+            inst = ev.inst
             shape = tuple(inst.supports[v] for v in inst.context.axis_names)
             try:
                 with np.errstate(all="ignore"):
-                    v = Evaluator(inst, self.deadline).value(e)
-            except (EvalError, ZeroDivisionError, OverflowError, FloatingPointError, np.linalg.LinAlgError):
+                    v = ev.value(e)
+            except (EvalError, ZeroDivisionError, OverflowError, FloatingPointError, np.linalg.LinAlgError,
+                    KeyError, IndexError):
                 return None
             a = v.arr
-            if v.kind == "m":
-                a = np.broadcast_to(a, shape + a.shape[-2:])
-            else:
-                a = np.broadcast_to(a, shape)
+            try:
+                if v.kind == "m":
+                    a = np.broadcast_to(a, shape + a.shape[-2:])
+                else:
+                    a = np.broadcast_to(a, shape)
+            except ValueError:
+                return None
             parts.append(np.asarray(a, dtype=complex).reshape(-1))
         return np.concatenate(parts) if parts else None
 
@@ -565,7 +745,7 @@ def _groups_match(svals: list, tvals: list, const_ok) -> bool:
         ok = True
         for j in range(m):
             s = sum(svals[i] for i in range(n) if assign[i] == j)
-            if not _close(s, tvals[j]):
+            if not any(_close(s, t) for t in tvals[j]):
                 ok = False
                 break
         if not ok:
@@ -620,11 +800,11 @@ def _matches(chain: Chain, target: Target, eng: Engine, spec: DerivationSpec, de
         if v is None:
             return False
         svals.append(s * v)
-    for s, e in t_terms:
-        v = vec.of(e)
-        if v is None:
+    for s, e in t_terms:  # each target term as written, or with its defined quantities opened once
+        forms = [v for v in (vec.of(e), vec.of(expand_fields(e, eng.ctx))) if v is not None]
+        if not forms:
             return False
-        tvals.append(s * v)
+        tvals.append([s * v for v in forms])
     # which orientations are allowed by the relations
     if target.rel in ("=", ":="):
         if comp != "=" or chain.up_to_constant:
@@ -733,6 +913,10 @@ def _step_verdict(st: Step) -> None:
             f"all {len(st.links)} relations hold"
         return
     # some links unchecked because the left label is unreadable, the rest hold
+    if st.start is not None and not st.start.ok and not any(lk.verdict == HOLDS for lk in st.links):
+        st.verdict = UNREADABLE  # nothing of the step could be checked: its first side is unreadable
+        st.message = f"cannot read {st.start.text!r}: {st.start.error}"
+        return
     if st.start is not None and not st.start.ok and any(lk.verdict == HOLDS for lk in st.links):
         st.verdict = HOLDS
         st.message = (f"the left label {st.start.text!r} could not be read ({st.start.error}); "
@@ -802,12 +986,16 @@ def _result(q, spec: DerivationSpec, steps: list, eng: Engine, deadline) -> Resu
             missing = ("the last chain mixes \\leq and \\geq (or \\propto), so it establishes no single relation; "
                        "the relation asked for is not reached")
         else:
-            missing = (f"the last chain establishes {to_text(last.first.expr)} {comp} {to_text(last.last.expr)}, "
-                       "which is not yet the relation asked for: continue the derivation until it is")
+            missing = (f"the last chain establishes {last.first.text.strip()} {_REL_SHOWN.get(comp, comp)} "
+                       f"{last.last.text.strip()}, which is not yet the relation asked for: continue the "
+                       "derivation until it is")
     details["missing"] = missing
     return Result(q.id, PARTIAL, round(PARTIAL_CREDIT * q.points, 4), q.points,
                   f"every step holds, but the derivation stops short: {missing}",
                   method=method, details=details, staff=staff)
+
+
+_REL_SHOWN = {"<=": "\\leq", ">=": "\\geq"}
 
 
 def _span(idx: list) -> str:

@@ -79,6 +79,8 @@ WORDS = {
 #: multi-letter words a student may type without a backslash
 BARE_WORDS = {"log": "log", "ln": "log", "exp": "exp", "det": "det", "tr": "tr", "KL": "KL", "JSD": "JSD",
               "vec": "vec", "sqrt": "sqrt", "sim": "sim"}
+#: multi-letter names a student may type without \text{...} (looked up in the question's notation)
+BARE_NAMES = {"ELBO"}
 SPACING = {",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "textstyle", "limits", "nolimits",
            "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "Biggl", "Biggr",
            "middle", "enspace", "thinspace", "medspace", "thickspace", "negthinspace"}
@@ -211,6 +213,10 @@ class _Tokenizer:
                 m = re.match(r"[A-Za-z]+", t[i:])
                 word = m.group()
                 prev = self.toks[-1].type if self.toks else None
+                if word in BARE_NAMES and prev not in ("CARET", "UNDER"):  # ELBO: one name, not four letters
+                    self.emit("NAME", word, i, word)
+                    i += len(word)
+                    continue
                 if word in BARE_WORDS and prev not in ("CARET", "UNDER"):
                     self.word(BARE_WORDS[word], i, word)
                     i += len(word)

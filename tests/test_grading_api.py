@@ -76,16 +76,20 @@ def test_gan_dynamics_keys_are_verified_at_load(monkeypatch):
 
 
 def test_verification_cache_is_keyed_by_source(tmp_path, monkeypatch):
+    # the key cache lives in derivcheck's cache folder (store.cache_dir()), never in the current folder
+    cache = tmp_path / "cache"
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DERIVCHECK_CACHE_DIR", str(cache))
     monkeypatch.setenv("DERIVCHECK_KEY_CACHE", "1")
     keys.reset_cache()
     keys.key_entry("ift6135-h22/4.1")
-    data = json.loads((tmp_path / ".derivcheck" / "grading-keys.json").read_text())
+    data = json.loads((cache / "grading-keys.json").read_text())
+    assert not (tmp_path / ".derivcheck").exists()
     assert data["gan_dynamics.update_matrix"]["verdict"] == "holds"
     keys.reset_cache()
     assert keys.key_entry("ift6135-h22/4.1").verification.get("cached") is True
     data["gan_dynamics.update_matrix"]["fingerprint"] = "stale"
-    (tmp_path / ".derivcheck" / "grading-keys.json").write_text(json.dumps(data))
+    (cache / "grading-keys.json").write_text(json.dumps(data))
     keys.reset_cache()
     assert not keys.key_entry("ift6135-h22/4.1").verification.get("cached")
     keys.reset_cache()
@@ -135,8 +139,8 @@ def test_non_value_kinds():
     assert "staff" not in r.to_dict("student") and r.to_dict("staff")["staff"]["rubric"]
     r = grading.check("mit-hw4/4a", "yes, no, yes, no")
     assert r.verdict == "needs-human" and "figure" in r.message
-    r = grading.check("ift6135-a23/3.2b", [r"\log p(x) = \log \int p(x,z)\,dz"])
-    assert r.verdict == "needs-human" and r.first_wrong_step is None
+    r = grading.check("ift6135-a23/3.2b", [r"\log p(x) = \log \int p(x,z)\,dz"])  # step by step: stops short
+    assert r.verdict == "partial" and r.first_wrong_step is None
     r = grading.check("mit-hw4/7b", "def ae_loss(x, x_hat): ...")  # runs in the sandbox, returns None
     assert r.verdict == "incorrect" and "not a torch tensor" in r.message
     r = grading.check("no-such/1", "x")
@@ -241,7 +245,8 @@ def test_a_broken_answer_does_not_stop_the_rest(tmp_path):
     assert by_q["nope/9"].verdict == "unknown-question"
     for q in ("ift6135-h22/4.1", "ift6135-h22/4.3", "ift6135-h22/4.3.behaviour", "ift6135-a23/2.2"):
         assert by_q[q].verdict == "correct", (q, by_q[q].message)
-    assert rep.score == 4 + 4 + 2 + 5
+    assert by_q["ift6135-a23/3.2b"].verdict == "partial"  # the derivation stops before Jensen's step: half of 4
+    assert rep.score == 4 + 4 + 2 + 5 + 2
     doc = rep.to_dict()
     assert set(doc) == {"student", "score", "max_score", "results"}
     for item in doc["results"]:

@@ -228,3 +228,192 @@ def test_grading_a_submission_with_a_derivation_and_a_broken_one():
     rep = api.grade({"student": "s", "answers": {"ift6135-a23/3.2b": JENSEN, "vae-simclr/1a": {"not": "a list"}}})
     verdicts = {r.question: r.verdict for r in rep.results}
     assert verdicts == {"ift6135-a23/3.2b": "correct", "vae-simclr/1a": "unparseable"}
+
+
+# --------------------------------------------------------------------------
+# the flow KL invariance: ift6135-a23/2.1, ift6135-h22/3.1
+# --------------------------------------------------------------------------
+FLOW = [
+    r"D_{KL}\left[P_X \| P_{F(U)}\right] = \int_x p_X(x) \log\left(\frac{p_X(x)}{p_{F(U)}(x)}\right) dx",
+    r"= \int_x p_X(x) \log\left(\frac{p_X(x)}{p_U(F^{-1}(x)) \left|\det \frac{\partial F^{-1}(x)}{\partial x}\right|}"
+    r"\right) dx",
+    r"= \int_u p_X(F(u)) \log\left(\frac{p_X(F(u)) \left|\det \frac{\partial F(u)}{\partial u}\right|}{p_U(u)}\right)"
+    r" \cdot \left|\det \frac{\partial F(u)}{\partial u}\right| du",
+    r"= \int_u p_{F^{-1}(X)}(u) \log\left(\frac{p_{F^{-1}(X)}(u)}{p_U(u)}\right) du",
+    r"= D_{KL}\left[P_{F^{-1}(X)} \| P_U\right]",
+]
+
+
+@pytest.mark.parametrize("qid", ["ift6135-a23/2.1", "ift6135-h22/3.1"])
+def test_flow_kl_invariance(qid):
+    assert_correct(qid, FLOW)
+    # from the other end, with expectations and J notation
+    assert_correct(qid, [
+        r"D_{KL}(P_{F^{-1}(X)} \| P_U) = \mathbb{E}_{u \sim p_{F^{-1}(X)}}\left[\log p_X(F(u)) + \log |\det J_F(u)|"
+        r" - \log p_U(u)\right]",
+        r"= \mathbb{E}_{x \sim p_X}\left[\log p_X(x) - \log |\det J_{F^{-1}}(x)| - \log p_U(F^{-1}(x))\right]",
+        r"= D_{KL}(P_X \| P_{F(U)})",
+    ])
+    no_jacobian = list(FLOW)  # the change of variables without its Jacobian
+    no_jacobian[2] = (r"= \int_u p_X(F(u)) \log\left(\frac{p_X(F(u)) \left|\det \frac{\partial F(u)}{\partial u}\right|}"
+                      r"{p_U(u)}\right) du")
+    assert_wrong_at(qid, no_jacobian, 2)
+    sign = list(FLOW)  # log|det J_{F^{-1}}| = -log|det J_F|: the sign of the log-determinant
+    sign[1] = (r"= \int_x p_X(x) \left(\log p_X(x) - \log p_U(F^{-1}(x)) + \log\left|\det J_{F^{-1}}(x)\right|"
+               r"\right) dx")
+    assert_wrong_at(qid, sign, 1)
+    assert_partial(qid, FLOW[:3])
+
+
+def test_forward_and_reverse_kl_are_told_apart():
+    r = check("ift6135-a23/2.1", FLOW[:4] + [r"= D_{KL}\left[P_U \| P_{F^{-1}(X)}\right]"])
+    assert r.verdict == "incorrect" and r.first_wrong_step == 4
+
+
+# --------------------------------------------------------------------------
+# the importance-weighted bound: ift6135-a23/3.4a, 3.4b
+# --------------------------------------------------------------------------
+IW_A = [
+    r"\log p(x) = \log \mathbb{E}_{z_{1:k} \sim q(z|x)}\left[\frac{1}{k}\sum_{j=1}^{k} \frac{p(x, z_j)}{q(z_j|x)}\right]",
+    r"\geq \mathbb{E}_{z_{1:k} \sim q(z|x)}\left[\log \frac{1}{k} \sum_{j=1}^{k} \frac{p(x, z_j)}{q(z_j|x)}\right]",
+    r"= \mathcal{L}_k",
+]
+
+
+def test_iwae_bound():
+    assert_correct("ift6135-a23/3.4a", IW_A)
+    assert_correct("ift6135-a23/3.4a", [  # right to left, with the weights w_j
+        r"\mathcal{L}_k = \mathbb{E}_{z_{1:k} \sim q(z|x)}\left[\log \frac{1}{k}\sum_{j=1}^{k} w_j\right]",
+        r"\leq \log \mathbb{E}_{z_{1:k} \sim q(z|x)}\left[\frac{1}{k}\sum_{j=1}^{k} w_j\right]",
+        r"= \log \frac{1}{k}\sum_{j=1}^{k} \mathbb{E}_{z_{1:k} \sim q(z|x)}[w_j]",
+        r"= \log p(x)",
+    ])
+    wrong = list(IW_A)
+    wrong[0] = r"\log p(x) = \log \mathbb{E}_{z_{1:k} \sim q(z|x)}\left[\sum_{j=1}^{k} \frac{p(x, z_j)}{q(z_j|x)}\right]"
+    wrong.insert(1, r"= \log \mathbb{E}_{z_{1:k} \sim q(z|x)}\left[\frac{1}{k}\sum_{j=1}^{k} "
+                    r"\frac{p(x, z_j)}{q(z_j|x)}\right]")
+    assert_wrong_at("ift6135-a23/3.4a", wrong, 0)
+    reversed_ = list(IW_A)
+    reversed_[1] = reversed_[1].replace(r"\geq", r"\leq", 1)
+    r = assert_wrong_at("ift6135-a23/3.4a", reversed_, 1)
+    assert r.details["steps"][1]["slip"] == "reversed inequality"
+    assert_partial("ift6135-a23/3.4a", IW_A[:1])
+
+
+def test_a_strict_inequality_between_equal_sides_fails():
+    """002, 3.4(a) ends with '> L_k' right after writing L_k's own definition."""
+    steps = IW_A[:2] + [r"> \mathcal{L}_k"]
+    r = check("ift6135-a23/3.4a", steps)
+    assert r.verdict == "incorrect" and r.first_wrong_step == 2
+
+
+IW_B = [
+    r"\mathcal{L}_2 = \mathbb{E}_{z_1, z_2 \sim q(z|x)}\left[\log \frac{w_1 + w_2}{2}\right]",
+    r"\geq \mathbb{E}_{z_1, z_2 \sim q(z|x)}\left[\frac{1}{2}(\log w_1 + \log w_2)\right]",
+    r"= \frac{1}{2}\mathbb{E}_{z_1 \sim q(z|x)}[\log w_1] + \frac{1}{2}\mathbb{E}_{z_2 \sim q(z|x)}[\log w_2]",
+    r"= \mathcal{L}_1",
+]
+
+
+def test_iwae_two_samples_beat_one():
+    assert_correct("ift6135-a23/3.4b", IW_B)
+    assert_correct("ift6135-a23/3.4b", [  # from L_1 upwards, with the ELBO's name
+        r"\mathcal{L}_1 = ELBO",
+        r"= \mathbb{E}_{z_1, z_2 \sim q(z|x)}\left[\frac{\log w_1 + \log w_2}{2}\right]",
+        r"\leq \mathbb{E}_{z_1, z_2 \sim q(z|x)}\left[\log \frac{w_1 + w_2}{2}\right]",
+        r"= \mathcal{L}_2",
+    ])
+    wrong = list(IW_B)
+    wrong[2] = r"= \mathbb{E}_{z_1 \sim q(z|x)}[\log w_1] + \mathbb{E}_{z_2 \sim q(z|x)}[\log w_2]"
+    assert_wrong_at("ift6135-a23/3.4b", wrong, 2)
+    reversed_ = list(IW_B)
+    reversed_[1] = reversed_[1].replace(r"\geq", r"\leq", 1)
+    assert_wrong_at("ift6135-a23/3.4b", reversed_, 1)
+    assert_partial("ift6135-a23/3.4b", IW_B[:2])
+
+
+def test_the_answer_sets_subset_identity_is_flagged_at_its_step():
+    """vae.answer_set_iwae_subset_identity (002, 3.4b): a number set equal to a random average."""
+    steps = [r"\mathcal{L}_2 = \mathbb{E}_{z_1, z_2 \sim q(z|x)}\left[\log \frac{1}{2} \sum_{j=1}^{2} "
+             r"\frac{p(x, z_j)}{q(z_j|x)}\right]",
+             r"\mathbb{E}_{z_1 \sim q(z|x)}\left[\frac{p(x, z_1)}{q(z_1|x)}\right] = \frac{1}{2} \sum_{i=1}^{2} "
+             r"\frac{p(x, z_i)}{q(z_i|x)}"]
+    assert_wrong_at("ift6135-a23/3.4b", steps, 1)
+
+
+# --------------------------------------------------------------------------
+# SimSiam's trace form: ift6135-h22/5.1
+# --------------------------------------------------------------------------
+SIMSIAM = [
+    r"J(W,W_p) = \frac{1}{2} \mathbb{E}_{x_1,x_2} \left[ \|W_p f_1 - \operatorname{Stop-Grad}(f_2)\|_2^2 \right]",
+    r"= \frac{1}{2} \mathbb{E}_{x_1,x_2} \left[ (W_p f_1 - f_2)^\top (W_p f_1 - f_2) \right]",
+    r"= \frac{1}{2} \mathbb{E} \left[ f_1^\top W_p^\top W_p f_1 - f_1^\top W_p^\top f_2 - f_2^\top W_p f_1 "
+    r"+ f_2^\top f_2 \right]",
+    r"= \frac{1}{2} \mathbb{E} \left[ \operatorname{tr}(W_p^\top W_p f_1 f_1^\top) - \operatorname{tr}(W_p^\top f_2 "
+    r"f_1^\top) - \operatorname{tr}(f_1 f_2^\top W_p) + \operatorname{tr}(f_2 f_2^\top) \right]",
+    r"= \frac{1}{2} \left[ \operatorname{tr}(W_p^\top W_p F_1) - \operatorname{tr}(W_p^\top F_{21}) - "
+    r"\operatorname{tr}(F_{12} W_p) + \operatorname{tr}(F_2) \right]",
+    r"= \frac{1}{2} \left[ \operatorname{tr}(W_p^\top W_p F_1) - \operatorname{tr}(W_p F_{12}) - "
+    r"\operatorname{tr}(F_{12} W_p) + \operatorname{tr}(F_2) \right]",
+]
+
+
+def test_simsiam_trace_form():
+    assert_correct("ift6135-h22/5.1", SIMSIAM)
+    assert_correct("ift6135-h22/5.1", [  # from the trace form back to the objective
+        r"\frac{1}{2} \left[ \operatorname{tr}(W_p^\top W_p F_1) - \operatorname{tr}(W_p F_{12}) - "
+        r"\operatorname{tr}(F_{12} W_p) + \operatorname{tr}(F_2) \right] = \frac{1}{2} \mathbb{E}\left[ "
+        r"\operatorname{tr}(W_p f_1 f_1^\top W_p^\top) - 2 f_2^\top W_p f_1 + f_2^\top f_2\right]",
+        r"= \frac{1}{2} \mathbb{E}\left[\|W_p f_1 - f_2\|^2\right]",
+        r"= J",
+    ])
+    swapped = list(SIMSIAM)  # a non-commuting product swapped: f_1^T f_1 for f_1 f_1^T
+    swapped[3] = swapped[3].replace(r"W_p^\top W_p f_1 f_1^\top", r"W_p^\top W_p f_1^\top f_1")
+    assert_wrong_at("ift6135-h22/5.1", swapped, 3)
+    half = list(SIMSIAM)  # the 1/2 dropped on one line
+    half[4] = half[4].replace(r"= \frac{1}{2} \left[", r"= \left[", 1)
+    assert_wrong_at("ift6135-h22/5.1", half, 4)
+    assert_partial("ift6135-h22/5.1", SIMSIAM[:3])
+
+
+# --------------------------------------------------------------------------
+# NT-Xent as a unified contrastive loss: vae-simclr/2a
+# --------------------------------------------------------------------------
+NTX = [
+    r"\mathcal{L}_{\phi,\psi}(\theta) = \sum_{i=1}^N \log\left(\sum_{j \neq i} \exp\left(\frac{d_i^2 - d_{ij}^2}"
+    r"{\tau}\right)\right)",
+    r"= \sum_{i=1}^N \log\left(\sum_{j \neq i} \exp\left(\frac{(1 - z_i^\top z_{i'}) - (1 - z_i^\top z_j)}{\tau}"
+    r"\right)\right)",
+    r"= \sum_{i=1}^N \log\left(\exp\left(-\frac{\mathrm{sim}(z_i, z_{i'})}{\tau}\right) \sum_{j \neq i} "
+    r"\exp\left(\frac{\mathrm{sim}(z_i, z_j)}{\tau}\right)\right)",
+    r"= -\sum_{i=1}^N \log \frac{\exp(\mathrm{sim}(z_i, z_{i'})/\tau)}{\sum_{j \neq i} \exp(\mathrm{sim}(z_i, z_j)/\tau)}",
+    r"= \mathcal{L}_{\text{NT-Xent}}",
+]
+
+
+def test_nt_xent_from_the_unified_loss():
+    assert_correct("vae-simclr/2a", NTX)
+    assert_correct("vae-simclr/2a", [  # from NT-Xent back to the unified loss
+        r"\mathcal{L}_{\text{NT-Xent}} = \sum_{i=1}^N \left(-\frac{\mathrm{sim}(z_i, z_{i'})}{\tau} + \log \sum_{j \neq i}"
+        r" \exp\left(\frac{\mathrm{sim}(z_i, z_j)}{\tau}\right)\right)",
+        r"= \sum_{i=1}^N \log \sum_{j \neq i} \exp\left(\frac{\mathrm{sim}(z_i, z_j) - \mathrm{sim}(z_i, z_{i'})}"
+        r"{\tau}\right)",
+        r"= \sum_{i=1}^N \phi\left(\sum_{j \neq i} \psi(d_i^2 - d_{ij}^2)\right)",
+        r"= \mathcal{L}_{\phi,\psi}",
+    ])
+    sign = list(NTX)  # the positive's similarity with the wrong sign
+    sign[2] = sign[2].replace(r"-\frac{\mathrm{sim}(z_i, z_{i'})}", r"\frac{\mathrm{sim}(z_i, z_{i'})}")
+    assert_wrong_at("vae-simclr/2a", sign, 2)
+    ij = list(NTX)  # d_ij^2 = 1 + z_i^T z_j: the cosine's sign
+    ij[1] = ij[1].replace(r"(1 - z_i^\top z_j)", r"(1 + z_i^\top z_j)")
+    assert_wrong_at("vae-simclr/2a", ij, 1)
+    assert_partial("vae-simclr/2a", NTX[:1])
+
+
+def test_ambiguous_notation_that_changes_the_verdict_goes_to_a_person():
+    # \log 2(1-D)-style ambiguity: '/' before a product, read both ways
+    steps = [r"\log p(x) = \log \int p(x,z)\, dz", r"= \log p(x) \cdot 2 / 2 p(x) \cdot p(x)"]
+    r = check("ift6135-a23/3.2b", steps)
+    assert r.details["steps"][1]["verdict"] == "needs-human"
+    assert "ambiguous" in r.details["steps"][1]["message"]
+    assert r.verdict == "needs-human" and r.first_wrong_step == 1
