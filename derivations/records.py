@@ -140,9 +140,15 @@ def _analytic(e) -> bool:
 
 def _value(eng, e, k):
     out = eng.outcome(e, k)
+    if out.error is not None and out.value is None and not out.undefined:
+        raise _NoValue(out.error)  # a shape error or an unknown name: the statement is wrong, not undecided
     if out.value is None or out.undefined:
         return None
     return out.value
+
+
+class _NoValue(Exception):
+    pass
 
 
 def _derivative(eng, e, wrt: str, k: int):
@@ -207,15 +213,22 @@ def numeric_check(cid: str, data: dict, seed: int) -> NumericResult:
         for k in range(len(eng.instances)):
             if used >= INSTANCES:
                 break
-            a = _derivative(eng, lhs, wrt, k) if wrt is not None else _value(eng, lhs, k)
-            b = _value(eng, rhs, k)
+            try:
+                a = _derivative(eng, lhs, wrt, k) if wrt is not None else _value(eng, lhs, k)
+                b = _value(eng, rhs, k)
+            except _NoValue as exc:
+                return NumericResult(verdict=Verdict.FAILS, seed=seed, detail=f"a side has no value: {exc}",
+                                     elapsed_s=time.perf_counter() - t0)
             if a is None or b is None:
                 continue
             x, y = np.asarray(a.arr), np.asarray(b.arr)
             if x.size == 1 and y.size == 1:
                 x, y = x.reshape(()), y.reshape(())
-            if x.shape != y.shape:
-                x, y = np.broadcast_arrays(x, y) if x.size == y.size else (x, y)
+            if x.shape != y.shape and (a.kind == b.kind or "m" not in (a.kind, b.kind)):
+                try:  # values over support axes broadcast; matrices of different shapes do not
+                    x, y = np.broadcast_arrays(x, y) if a.kind != "m" else (x, y)
+                except ValueError:
+                    pass
             if x.shape != y.shape:
                 return NumericResult(verdict=Verdict.FAILS, seed=seed, detail=(
                     f"the sides have different shapes on an instance: {x.shape} vs {y.shape}"),

@@ -329,7 +329,8 @@ def check_question(q: dict, ch: _Checker, contexts: dict) -> None:
         ch.error("kind", f"unknown kind {kind!r}" + (f" (did you mean {close[0]!r}?)" if close else
                                                     f"; kinds: {', '.join(KINDS)}"))
         return
-    if "points" in q and (isinstance(q["points"], bool) or q["points"] < 0):
+    if "points" in q and isinstance(q["points"], (int, float)) and not isinstance(q["points"], bool) \
+            and q["points"] < 0:
         ch.error("points", "a number >= 0")
     if q.get("visibility", "visible") not in VISIBILITY:
         ch.error("visibility", f"one of {', '.join(VISIBILITY)}, got {q.get('visibility')!r}")
@@ -413,6 +414,15 @@ class Catalogue:
         return out
 
 
+def _guarded(check, data, ch: _Checker, *args) -> None:
+    """Run a schema check; a value of the wrong type that trips it is reported, never raised."""
+    try:
+        check(data, ch, *args)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        if not ch.errors:
+            ch.errors.append(RecordError(ch.where(), "", f"cannot be checked: {type(exc).__name__}: {exc}"))
+
+
 def parse_into(cat: Catalogue, text: str, name: str) -> None:
     """Add the records of one YAML text (file ``name``) to ``cat``; problems stay on their records."""
     try:
@@ -428,12 +438,12 @@ def parse_into(cat: Catalogue, text: str, name: str) -> None:
         ch = _Checker(name, lines, ("contexts", cname))
         if cname in cat.contexts:
             ch.error("", f"context {cname!r} declared twice (also at {cat.contexts[cname].source})")
-        check_context(cdata, ch)
+        _guarded(check_context, cdata, ch)
         cat.contexts[cname] = Record(cname, cdata if isinstance(cdata, dict) else {},
                                      Source(name, lines.get(("contexts", cname), 0)), tuple(ch.errors))
     for cid, cdata in (data.get("claims") or {}).items():
         ch = _Checker(name, lines, ("claims", cid))
-        check_claim(cdata, ch, cat.contexts)
+        _guarded(check_claim, cdata, ch, cat.contexts)
         if cid in cat.claims:
             ch.error("", f"claim {cid!r} declared twice (also at {cat.claims[cid].source})")
         cat.claims[cid] = Record(cid, cdata if isinstance(cdata, dict) else {},
@@ -449,7 +459,7 @@ def parse_into(cat: Catalogue, text: str, name: str) -> None:
             qid = f"{assignment}/{number}"
             ch = _Checker(name, lines, (assignment, number))
             spec = spec if spec is not None else {}
-            check_question(spec, ch, cat.contexts)
+            _guarded(check_question, spec, ch, cat.contexts)
             if qid in cat.questions:
                 ch.error("", f"question {qid} declared twice (also at {cat.questions[qid].source})")
             rec = dict(spec) if isinstance(spec, dict) else {}

@@ -232,10 +232,14 @@ def questions() -> dict:
     out = {}
     for qid, q in catalogue.questions().items():
         errors = tuple(str(e) for e in q.errors)
-        ctx = spec_of(q).context
-        if not errors and ctx and ctx not in contexts():
-            errors = (f"{q.source}: context: {ctx!r} could not be built",)
-        out[qid] = Question(qid, q.kind, spec_of(q), dict(q.spec), q.source, errors)
+        try:
+            spec = spec_of(q)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # only a record with errors gets here
+            spec = Spec(points=0.0)
+            errors = errors or (f"{q.source}: {type(exc).__name__}: {exc}",)
+        if not errors and spec.context and spec.context not in contexts():
+            errors = (f"{q.source}: context: {spec.context!r} could not be built",)
+        out[qid] = Question(qid, q.kind, spec, dict(q.spec), q.source, errors)
     return out
 
 
