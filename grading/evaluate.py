@@ -458,8 +458,27 @@ class Evaluator:
     def e_E(self, e):
         weight = self.as_scalar(self.visit(e.args[0]), "a distribution")
         body = self.concretize(self.visit(e.args[1]))
+        vars_ = tuple(e.value)
+        copy = self._sloppy_copy(vars_, body)
+        if copy is not None:  # E_{z ~ q}[f(z_1)]: read as the expectation over the one sample z_1 it uses
+            weight = self.as_scalar(self.e_transport(Expr("transport", (e.args[0],), (vars_[0], copy))),
+                                    "a distribution")
+            vars_ = (copy,)
         prod = self._mul2(weight, body)
-        return self._sum_axes(self._measured(prod, e.value), self._var_axes(e.value))
+        return self._sum_axes(self._measured(prod, vars_), self._var_axes(vars_))
+
+    def _sloppy_copy(self, vars_: tuple, body: Val):
+        """The one copy z_j of the averaged variable z that a body uses when it does not use z itself."""
+        if len(vars_) != 1:
+            return None
+        copies = [v.name for v in self.ctx.variables if getattr(v, "copy_of", "") == vars_[0]]
+        if not copies:
+            return None
+        shape = np.asarray(body.arr).shape
+        used = [c for c in copies if len(shape) > self.ctx.axis(c) and shape[self.ctx.axis(c)] > 1]
+        if shape[self.ctx.axis(vars_[0])] == 1 and len(used) == 1:
+            return used[0]
+        return None
 
     def e_int(self, e):
         body = self.concretize(self.visit(e.args[0]))
@@ -557,11 +576,17 @@ class Evaluator:
             raise EvalError(f"unknown family {e.value}")
         idx = [self._int_value(self.visit(a), f"an index of {obj.name}") for a in e.args]
         if obj.definition is not None:
+            # a member's value depends only on its indices (the definition binds nothing else): cached
+            cache = self.__dict__.setdefault("_members", {})
+            key = (obj.name, tuple(idx))
+            if key in cache:
+                return cache[key]
             saved = {k: self.bound.get(k) for k in obj.index}
             try:
                 for k, v in zip(obj.index, idx):
                     self.bound[k] = v
-                return self.visit(definition(self.ctx, obj.name))
+                cache[key] = self.visit(definition(self.ctx, obj.name))
+                return cache[key]
             finally:
                 for k, v in saved.items():
                     if v is None:
@@ -573,6 +598,37 @@ class Evaluator:
             raise EvalError(f"{obj.name}_{i}: the index is outside 1..{obj.members}")
         val = self.inst.values[obj.name]
         return Val(val.arr[i - 1], val.kind)
+
+    def e_forall(self, e):
+        """An expression with free indices, evaluated for every value of them (1..N, N the context's count,
+        or the number of samples): the values stacked on a leading axis, so two sides compare index by index."""
+        import itertools
+
+        names = e.value
+        count = self.ctx.lookup("N")
+        if count is not None:
+            hi = self._int_value(self.e_sym(Expr("sym", (), count.name)), "N")
+        else:
+            copies = [v for v in self.ctx.variables if getattr(v, "copy_of", "")]
+            hi = len(copies) or 3
+        saved = {n: self.bound.get(n) for n in names}
+        vals = []
+        try:
+            for combo in itertools.product(range(1, hi + 1), repeat=len(names)):
+                for n, v in zip(names, combo):
+                    self.bound[n] = v
+                vals.append(self.concretize(self.visit(e.args[0])))
+        finally:
+            for n, v in saved.items():
+                if v is None:
+                    self.bound.pop(n, None)
+                else:
+                    self.bound[n] = v
+        kinds = {v.kind for v in vals}
+        shapes = {np.asarray(v.arr).shape for v in vals}
+        if len(kinds) != 1 or len(shapes) != 1:
+            raise EvalError("the value's shape changes with the free index")
+        return Val(np.stack([np.asarray(v.arr) for v in vals]), vals[0].kind)
 
     def e_copy(self, e):
         """``p(x, z_j)``: the value over z moved onto the copy z_j chosen by the index's value."""

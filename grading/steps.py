@@ -96,8 +96,8 @@ class DerivationSpec:
     note: str = ""
 
     @staticmethod
-    def from_catalogue(block: dict) -> "DerivationSpec":
-        return DerivationSpec(context=str(block["context"]), target=str(block["target"]),
+    def from_catalogue(block: dict, context: Optional[str] = None) -> "DerivationSpec":
+        return DerivationSpec(context=str(block.get("context") or context), target=str(block["target"]),
                               up_to_constant_in=tuple(block.get("up_to_constant_in", ()) or ()),
                               rewrites=tuple((str(a), str(b)) for a, b in block.get("rewrites", ()) or ()),
                               note=str(block.get("note", "")))
@@ -105,8 +105,13 @@ class DerivationSpec:
     def rewrite(self, text: str) -> str:
         """Apply the notation rewrites (plain regex substitutions on the text; nothing is evaluated)."""
         for pattern, replacement in self.rewrites:
-            text = _compiled(pattern).sub(lambda _m, r=replacement: f" {r} ", text)
+            text = _compiled(pattern).sub(lambda m, r=replacement: f" {_fill(r, m)} ", text)
         return text
+
+
+def _fill(replacement: str, m) -> str:
+    """The replacement with \\1..\\9 replaced by the match's groups (other backslashes are LaTeX, kept)."""
+    return re.sub(r"\\([1-9])", lambda g: m.group(int(g.group(1))) or "", replacement)
 
 
 @functools.lru_cache(maxsize=None)
@@ -115,8 +120,40 @@ def _compiled(pattern: str):
 
 
 def derivation_spec(q) -> Optional[DerivationSpec]:
+    """The question's ``derivation:`` block (its notation context is the question's ``context:``)."""
     block = (q.catalogue_spec or {}).get("derivation")
-    return DerivationSpec.from_catalogue(block) if isinstance(block, dict) else None
+    if not isinstance(block, dict):
+        return None
+    return DerivationSpec.from_catalogue(block, q.spec.context)
+
+
+def validate_block(block: dict) -> list:
+    """Schema problems of a ``derivation:`` block, as (field, message) pairs."""
+    out = []
+    for k in block:
+        if k not in ("context", "target", "up_to_constant_in", "rewrites", "note"):
+            out.append((k, "unknown field (context, target, up_to_constant_in, rewrites, note)"))
+    if not isinstance(block.get("target"), str):
+        out.append(("target", "the relation asked for, in LaTeX (one relation: =, \\leq, \\geq; argmax allowed)"))
+    for i, rw in enumerate(block.get("rewrites") or ()):
+        if not (isinstance(rw, list) and len(rw) == 2 and all(isinstance(x, str) for x in rw)):
+            out.append((f"rewrites[{i}]", "a rewrite is [REGEX, REPLACEMENT]"))
+            continue
+        try:
+            re.compile(rw[0])
+        except re.error as exc:
+            out.append((f"rewrites[{i}]", f"not a regular expression: {exc}"))
+    return out
+
+
+def _register() -> None:
+    from derivcheck import catalogue
+
+    if hasattr(catalogue, "register_block"):
+        catalogue.register_block("derivation", validate_block)
+
+
+_register()
 
 
 @functools.lru_cache(maxsize=None)
@@ -257,9 +294,21 @@ def wrap_integrands(text: str, variables) -> str:
         if m.start() < i:
             continue
         j = m.end()
-        sub = re.match(r"\s*_\s*(\{[^{}]*\}|[A-Za-z])", text[j:])
-        if sub:
-            j += sub.end()
+        sub = re.match(r"\s*_\s*", text[j:])
+        if sub:  # the integral's subscript: one letter or a balanced brace group (\int_{\mathcal{X}})
+            k0 = j + sub.end()
+            if k0 < len(text) and text[k0] == "{":
+                depth0 = 0
+                for k1 in range(k0, len(text)):
+                    depth0 += {"{": 1, "}": -1}.get(text[k1], 0)
+                    if depth0 == 0:
+                        j = k1 + 1
+                        break
+            elif k0 < len(text) and text[k0] == "\\":
+                m2 = re.match(r"\\[A-Za-z]+", text[k0:])
+                j = k0 + (m2.end() if m2 else 1)
+            else:
+                j = k0 + 1
         depth, k = 0, j
         while k < len(text):
             ch = text[k]
@@ -329,6 +378,9 @@ def _cex_short(inst: Instance, lhs, rhs) -> dict:
     for k, v in inst.dims.items():
         desc[k] = v
     for k, v in inst.supports.items():
+        var = inst.context.var(k)
+        if var is not None and (getattr(var, "copy_of", "") or getattr(var, "like", "")):
+            continue  # the same size as the variable it copies or is paired with
         desc[f"|{k}|"] = v
     for name, val in inst.values.items():
         a = np.asarray(val.arr)
@@ -344,6 +396,33 @@ def _values(eng: Engine, e: Expr, k: int, deadline):
 
 
 def _judge_link(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -> None:
+    """Judge one relation; ambiguous notation is judged in every reading, and readings that disagree
+    send the relation to a person with both readings spelled out."""
+    _judge_one(link, eng, spec, deadline)
+    left, right = link.left, link.right
+    if left is None or not left.ok or not right.ok or link.verdict not in (HOLDS, FAILS):
+        return
+    alts = [(a, b) for a in (left.expr,) + left.alternatives for b in (right.expr,) + right.alternatives][1:4]
+    for a, b in alts:
+        other = Link(Side(left.text, a), link.rel, Side(right.text, b), up_to_constant=link.up_to_constant)
+        _judge_one(other, eng, spec, deadline)
+        if other.verdict == link.verdict:
+            continue
+        if other.verdict not in (HOLDS, FAILS):
+            link.verdict, link.message = HUMAN, f"ambiguous notation, one reading undecided: {other.message}"
+            return
+        holds, fails = (link, other) if link.verdict == HOLDS else (other, link)
+        read = f"{to_text(holds.left.expr)} {link.rel} {to_text(holds.right.expr)}"
+        wrong = f"{to_text(fails.left.expr)} {link.rel} {to_text(fails.right.expr)}"
+        if holds is other:
+            link.verdict, link.method, link.confirmed_by = HOLDS, other.method, other.confirmed_by
+            link.counterexample = None
+        link.message = (f"holds when read as {read} (the notation is ambiguous: read as {wrong} it would not "
+                        "hold; add brackets)")
+        return
+
+
+def _judge_one(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -> None:
     left, right, rel = link.left, link.right, link.rel
     if left is None:
         link.verdict, link.message = UNREADABLE, "a continuation with no previous step to continue from"
@@ -366,7 +445,8 @@ def _judge_link(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) 
         link.message = ("this question asks for exact relations: dropping a term (\"= const + ...\" or an argmax) "
                         "is not allowed here")
         return
-    lhs, rhs = left.expr, right.expr
+    lhs, rhs = _quantified(left.expr, right.expr)
+    rhs = _paired(lhs, rhs, eng, deadline)
     if rel == "propto":
         _judge_propto(link, eng, deadline)
         return
@@ -409,6 +489,46 @@ def _judge_link(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) 
             link.message += f"; the opposite relation ({flipped}) holds: the inequality is reversed"
 
 
+def free_indices(e: Expr, bound: frozenset = frozenset()) -> set:
+    """Index names used in ``e`` outside any sum or product that binds them."""
+    if e.op == "bound":
+        return set() if e.value in bound else {e.value}
+    inner = bound | {e.value} if e.op in ("sum", "prod") and isinstance(e.value, str) else bound
+    out = set()
+    for i, a in enumerate(e.args):
+        if isinstance(a, Expr):
+            # a sum's limits are outside its binding; its body (and excluded index) inside
+            out |= free_indices(a, bound if e.op in ("sum", "prod") and i < 2 else inner)
+    return out
+
+
+def _quantified(lhs: Expr, rhs: Expr) -> tuple:
+    """Both sides for every value of the free indices they use (``d_{ij}^2 = 1 - z_i^T z_j``)."""
+    names = tuple(sorted(free_indices(lhs) | free_indices(rhs)))
+    if not names:
+        return lhs, rhs
+    return Expr("forall", (lhs,), names), Expr("forall", (rhs,), names)
+
+
+def _paired(lhs: Expr, rhs: Expr, eng: Engine, deadline) -> Expr:
+    """A flow pairs its variables (x = F(u)): a side written in x against a side written in u is compared
+    point by point at paired points, ``|det ∂F^{-1}(x)/∂x| = |det ∂F(u)/∂u|^{-1}`` with x = F(u)."""
+    pairs = [(v.name, v.like) for v in eng.ctx.variables if getattr(v, "like", "")]
+    if not pairs:
+        return rhs
+    k = next((i for i in range(len(eng.instances)) if eng.outcome(lhs, i, deadline).ok), None)
+    if k is None:
+        return rhs
+    dl, dr = set(_depends(eng, eng.outcome(lhs, k, deadline).value, k)), \
+        set(_depends(eng, eng.outcome(rhs, k, deadline).value, k))
+    for a, b in pairs:
+        if dl == {a} and dr == {b}:
+            return Expr("transport", (rhs,), (b, a))
+        if dl == {b} and dr == {a}:
+            return Expr("transport", (rhs,), (a, b))
+    return rhs
+
+
 def _record(link: Link, j: Judgement, eng: Engine, lhs: Expr, rhs: Expr, deadline) -> None:
     link.method = j.method
     if j.verdict is Verdict.HOLDS:
@@ -432,8 +552,22 @@ def _record(link: Link, j: Judgement, eng: Engine, lhs: Expr, rhs: Expr, deadlin
         inst = ", ".join(f"{a} = {b}" for a, b in c["instance"].items())
         link.message = (f"does not hold ({j.detail or j.method}): on the instance {inst} the left side is "
                         f"{c['lhs']} and the right side is {c['rhs']}")
+        dl, dr = _depends(eng, lv, k), _depends(eng, rv, k)
+        if dl != dr:
+            link.message += (f"; the left side depends on {', '.join(dl) or 'no variable'}, the right side on "
+                             f"{', '.join(dr) or 'no variable'}")
     else:
         link.message = f"does not hold: {j.detail or j.method}"
+
+
+def _depends(eng: Engine, v, k: int) -> list:
+    """The support variables a value varies over (a random quantity depends on its samples)."""
+    if v is None:
+        return []
+    inst = eng.instances[k]
+    shape = np.asarray(v.arr).shape
+    names = inst.context.axis_names
+    return [n for i, n in enumerate(names) if i < len(shape) and shape[i] > 1]
 
 
 def _judge_propto(link: Link, eng: Engine, deadline) -> None:

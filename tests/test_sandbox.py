@@ -88,9 +88,16 @@ def test_tolerance_rule_rejects_a_small_relative_error():
 
 
 # -- the six cases of the issue, and the other failure modes -----------------------------------------
+NCE_DISTANCES = ("import torch\n\n"
+                 "def contrastive_loss(z, z_pos, tau):\n"
+                 "    # on the unit sphere z.z+ = 1 - |z - z+|^2 / 2: equal values, gradients equal along the sphere\n"
+                 "    logits = (2 - torch.cdist(z, z_pos) ** 2) / (2 * tau)\n"
+                 "    return torch.nn.CrossEntropyLoss()(logits, torch.arange(len(z)))\n")
+
+
 def test_correct_and_equivalent_implementations():
     for qid, src in (("mit-hw4/7b", AE_OK), ("mit-hw4/7b", AE_OTHER), ("mit-hw4/8a", NCE_OK),
-                     ("mit-hw4/8a", NCE_OTHER)):
+                     ("mit-hw4/8a", NCE_OTHER), ("mit-hw4/8a", NCE_DISTANCES)):
         r = grading.check(qid, src)
         assert r.verdict == "correct", (qid, r.message)
         assert r.score == r.max_score and "3 random cases" in r.message
@@ -144,6 +151,11 @@ def test_reading_outside_the_folder_is_blocked_even_if_caught():
     ("import os\n\ndef ae_loss(x, x_hat):\n    os.system('true')\n", "incorrect", "blocked"),
     ("import derivcheck.grading.keys\n", "incorrect", "No module named 'derivcheck'"),
     ("import os\nos.kill(os.getppid(), 9)\n", "incorrect", "blocked"),
+    ("import _posixsubprocess\n\ndef ae_loss(x, x_hat):\n    _posixsubprocess.fork_exec()\n", "incorrect",
+     "blocked"),
+    ("import ctypes\n\ndef ae_loss(x, x_hat):\n    ctypes.CDLL(None).getpid()\n", "incorrect", "blocked"),
+    ("import os\n\ndef ae_loss(x, x_hat):\n    os.listdir('/work')\n", "incorrect", "blocked"),
+    ("def ae_loss(x, x_hat):\n    print('x' * 3_000_000)\n", "incorrect", "File too large"),
 ])
 def test_other_failures_are_verdicts(src, verdict, words):
     r = grading.check("mit-hw4/7b", src)
@@ -173,3 +185,14 @@ def test_whole_submission_with_every_kind_finishes_within_limits():
         for r in rep.results:
             assert r.elapsed_s < limit, (r.question, r.elapsed_s)
             assert r.verdict != "needs-human", r.message
+
+
+def test_runs_as_the_user_the_worker_reports():
+    """A root worker drops submissions to nobody when nobody can read the Python installation (it says why
+    not otherwise: a pyenv under /root cannot be read by nobody)."""
+    info = sandbox.warm_up()
+    src = ("import os\n\ndef ae_loss(x, x_hat):\n    print('uid', os.geteuid())\n"
+           "    return ((x_hat - x) ** 2).mean()\n")
+    r = grading.check("mit-hw4/7b", src)
+    assert r.verdict == "correct" and f"uid {info['submissions_uid']}" in r.details["stdout"]
+    assert info["privileges"]

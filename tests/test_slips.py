@@ -131,3 +131,11 @@ def test_step_with_swapped_factors():
 def test_diagnosis_never_raises():
     assert slips.diagnose("no-such/1", "x", None) is None
     assert slips.diagnose_step("ift6135-a23/3.2a", None, "=", None, None, None) == ""
+
+
+def test_the_step_checker_reports_the_slip_of_a_failing_step():
+    steps = [r"\mathcal{L} = \mathbb{E}_{q(z|x)}[\log p(x,z) - \log q(z|x)]",
+             r"= \log p(x) - D_{KL}(p(z|x) \| q(z|x))"]
+    r = grading.check("ift6135-a23/3.2a", steps)
+    assert r.verdict == "incorrect" and r.first_wrong_step == 1
+    assert "forward vs reverse KL" in r.message
