@@ -115,7 +115,8 @@ def test_gradings_shape_for_the_report(graded):
 
 @pytest.mark.parametrize("source", sorted(EXPECTED))
 def test_verdict_of_every_question(graded, source):
-    got = {r["question"]: r["verdict"] for r in graded[source]["results"]}
+    got = {r["question"]: r["verdict"] for r in graded[source]["results"]
+           if r["verdict"] != "unanswered" or r["question"] in EXPECTED[source]}  # the rest of the assignment: 0
     assert set(got) == set(EXPECTED[source])
     wrong = {}
     for qid, should in EXPECTED[source].items():
