@@ -28,6 +28,15 @@ can); inequalities are checked as inequalities.  The derivation is
 * ``unparseable`` at the first step that cannot be read (the other steps are
   still checked and reported).
 
+Whether a chain *reaches* the target is decided on free instances
+(:class:`FreeEvaluator`: definitions opaque, densities unnormalised, a joint's
+marginals independent), because every side of a true equality chain has the
+target's value; only the form tells a finished derivation from one that stops
+half-way.  Free indices (``d_{ij}^2 = 1 - z_i^\top z_j``) are quantified over all
+values; a flow's paired points (x = F(u)) are compared point by point; notation
+the grammar lacks is rewritten by the question's ``rewrites`` (plain regular
+expressions on the text, nothing is evaluated).
+
 The relation asked for (the "target") is read from the question's
 ``derivation:`` block of the catalogue (``derivcheck/questions.yaml``); it is
 shown to staff only (``Result.staff``).  Student-facing text shows the
@@ -38,7 +47,6 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -950,7 +958,6 @@ def _step_verdict(st: Step) -> None:
         else:
             st.verdict, st.message = UNCHECKED, "an expression without a relation: nothing to check"
         return
-    readable_links = [lk for lk in st.links if lk.verdict != UNCHECKED or lk.left is None or lk.left.ok]
     order = [FAILS, UNREADABLE, HUMAN]
     for v in order:
         bad = [lk for lk in st.links if lk.verdict == v]
@@ -973,7 +980,6 @@ def _step_verdict(st: Step) -> None:
         return
     st.verdict = UNCHECKED
     st.message = next((lk.message for lk in st.links if lk.verdict == UNCHECKED), "not checked")
-    del readable_links
 
 
 def _step_record(st: Step) -> dict:
