@@ -555,6 +555,11 @@ class Resolver:
         name = build_name(s)
         if name is not None and self.ctx.lookup(name) is not None:
             return self.name_expr(name, s)
+        if base.kind == "call" and not self._is_application(base):
+            # a (b)^T, a (b)^2: the superscript belongs to the bracket it follows, not to the product
+            facs = [f for f, _ in self._item_factors(base.args[0])]
+            last = self.r_sup(S("sup", (base.args[1], arg), pos=base.args[1].pos, end=s.end))
+            return X.mul(*facs, last)
         if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T" and self.ctx.lookup("T") is None):
             return Expr("T", (self.r(base),))
         if arg.kind == "invtop":

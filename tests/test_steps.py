@@ -443,3 +443,11 @@ def test_paired_points_of_a_flow_and_notation_variants():
     r = check("vae-simclr/1a", [r"\log p(x) = \mathbb{E}_{q}[\log p(x,z)] + H(q) + " + KL,
                                 r"= ELBO + " + KL])
     assert r.verdict == "correct", r.message
+
+
+def test_a_transpose_after_a_bracket_belongs_to_that_bracket():
+    """(a)(b)^T is a b^T, an outer product (it was read as (a b)^T)."""
+    steps = [r"J = \frac{1}{2}\mathbb{E}\left[\|W_p f_1 - f_2\|^2\right]",
+             r"= \frac{1}{2}\mathbb{E}\left[\operatorname{tr}\left((W_p f_1 - f_2)(W_p f_1 - f_2)^\top\right)\right]"]
+    r = check("ift6135-h22/5.1", steps)
+    assert r.details["steps"][1]["verdict"] == "holds", r.details["steps"][1]["message"]
