@@ -272,6 +272,7 @@ class Link:
     confirmed_by: str = ""
     counterexample: Optional[dict] = None
     slip: str = ""
+    defines: bool = False  # "NEW := expr": a definition, not a relation to check
 
 
 @dataclass
@@ -337,11 +338,11 @@ def wrap_integrands(text: str, variables) -> str:
     return "".join(out)
 
 
-def _read_side(text: str, ctx: Context) -> Side:
+def _read_side(text: str, ctx: Context, local: Optional[dict] = None) -> Side:
     if not text.strip():
         return Side(text, error="an empty side")
     try:
-        rds = readings(wrap_integrands(text, ctx.axis_names), ctx)
+        rds = readings(wrap_integrands(text, ctx.axis_names), ctx, local=local)
     except TooCostly:
         raise
     except ParseError as exc:
@@ -349,7 +350,27 @@ def _read_side(text: str, ctx: Context) -> Side:
     return Side(text, rds[0].expr, alternatives=tuple(r.expr for r in rds[1:]))
 
 
-def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpec"] = None) -> Step:
+def _defined_name(text: str, ctx: Context) -> Optional[str]:
+    """The name a step defines when its first side is a new symbol (``A := ...``, ``\\mathcal{L}_{VAE} = ...``):
+    a plain (sub/superscripted) name that is not part of the question's notation."""
+    from .context import canonical
+    from .semantics import build_name
+    from .syntax import parse
+
+    try:
+        tree = parse(text)
+    except ParseError:
+        return None
+    name = build_name(tree)
+    if name is None or ctx.lookup(name) is not None or ctx.var(name) is not None:
+        return None
+    return canonical(name)
+
+
+def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpec"] = None,
+               local: Optional[dict] = None) -> Step:
+    """Read one step; a step ``NEW := expr`` (or ``NEW = expr``) adds NEW to ``local`` for the later steps."""
+    local = {} if local is None else local
     step = Step(index, raw)
     text = _clean(raw)
     if spec is not None:
@@ -360,10 +381,10 @@ def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpe
         step.note = f"argmax over {', '.join(sorted(set(argmax_vars)))}"
     sides, rels = split_relations(text)
     if not rels:
-        step.start = _read_side(sides[0], ctx)
+        step.start = _read_side(sides[0], ctx, local)
         return step
     first = sides[0]
-    step.start = _read_side(first, ctx) if first.strip() else None
+    step.start = _read_side(first, ctx, local) if first.strip() else None
     left = step.start
     for rel, side_text in zip(rels, sides[1:]):
         up_to_const = bool(argmax_vars)
@@ -371,9 +392,21 @@ def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpe
         if m:
             side_text = side_text[m.end():]
             up_to_const = True
-        right = _read_side(side_text, ctx)
+        right = _read_side(side_text, ctx, local)
         step.links.append(Link(left, rel, right, up_to_constant=up_to_const))
         left = right
+    if step.start is not None and not step.start.ok and step.links and step.links[0].rel in ("=", ":=") \
+            and step.links[0].right.ok and not argmax_vars:
+        name = _defined_name(first, ctx)
+        if name is not None and name not in local:
+            local[name] = step.links[0].right.expr
+            step.links[0].verdict = HOLDS
+            step.links[0].message = f"defines {first.strip()} (used as such in the later steps)"
+            step.links[0].confirmed_by = "definition"
+            step.note = f"defines {first.strip()}"
+            step.start = None
+            step.links[0].left = None
+            step.links[0].defines = True
     return step
 
 
@@ -929,11 +962,12 @@ def check_steps(q, spec: DerivationSpec, answer: Any, deadline: float) -> Result
         return Result(q.id, UNPARSEABLE, 0.0, q.points, "no steps given")
     if len(texts) > MAX_STEPS:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, f"{len(texts)} steps; at most {MAX_STEPS} are checked")
-    steps = [_read_step(i, t, ctx, spec) for i, t in enumerate(texts)]
+    local: dict = {}
+    steps = [_read_step(i, t, ctx, spec, local) for i, t in enumerate(texts)]
     # continuations pick up the previous step's last side
     prev_last: Optional[Side] = None
     for st in steps:
-        if st.links and st.start is None:
+        if st.links and st.start is None and not st.links[0].defines:
             st.links[0].left = prev_last
         if st.links:
             prev_last = st.links[-1].right
@@ -941,6 +975,8 @@ def check_steps(q, spec: DerivationSpec, answer: Any, deadline: float) -> Result
             prev_last = st.start
     for st in steps:
         for lk in st.links:
+            if lk.defines:
+                continue
             _judge_link(lk, eng, spec, deadline)
             if lk.verdict == FAILS and not lk.slip:
                 note = _slip_note(q, lk, ctx, eng)
