@@ -67,6 +67,7 @@ QUESTION_FIELDS = {
     "forbid": (_LIST, "names an answer may not use"),
     "forbid_ops": (_LIST, "operators an answer may not use (kl, jsd)"),
     "only_through": (_STR, "LaTeX of the only form in which the context's objects may appear"),
+    "restates": (_LIST, "LaTeX of the quantity asked for: an answer that contains it only restates the question"),
     "labels": (_BOOL, "true for a set of plain labels"),
     "point_vars": (_LIST, "the names of a point's coordinates, in order"),
     "visibility": (_STR, "one of " + ", ".join(VISIBILITY)),

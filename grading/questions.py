@@ -135,6 +135,7 @@ class Spec:
     forbid: tuple = ()  # object names not allowed as values in an answer
     forbid_ops: tuple = ()  # expression ops not allowed (kl, jsd)
     only_through: Optional[str] = None  # LaTeX of the only form in which the context's objects may appear
+    restates: tuple = ()  # LaTeX of the quantity asked for: an answer containing it restates the question
     key_claim: Optional[str] = None  # pin: the claim whose answer is the key (or that confirms `reference`)
     adapter: Optional[str] = None  # how to read the key's SymPy notation
     labels: bool = False  # a set of plain labels (not expressions)
@@ -159,6 +160,7 @@ def spec_of(q: catalogue.Question) -> Spec:
         forbid=tuple(str(t) for t in r.get("forbid") or ()),
         forbid_ops=tuple(str(t) for t in r.get("forbid_ops") or ()),
         only_through=r.get("only_through"),
+        restates=tuple(str(t) for t in r.get("restates") or ()),
         key_claim=r.get("claim"),
         adapter=r.get("adapter"),
         labels=bool(r.get("labels", False)),

@@ -16,6 +16,8 @@ otherwise.  Anything else is a :class:`NotationError` with its position.
 """
 from __future__ import annotations
 
+import re
+
 import itertools
 import weakref
 from dataclasses import dataclass
@@ -114,6 +116,14 @@ def build_name(s: S) -> Optional[str]:
             return f"{b}^-{arg.args[0].value}"
         return None
     return None
+
+
+def _transpose(e: Expr) -> Expr:
+    """``(a, b)^\\top``, ``[a, b]^T``: a tuple written in a row and transposed is the column it names
+    (the sheets write column vectors so); anything else is transposed."""
+    if e.op == "tuple":
+        return Expr("matrix", e.args, (len(e.args), 1))
+    return Expr("T", (e,))
 
 
 def _unwrap_postfix(s: S):
@@ -292,7 +302,31 @@ class Resolver:
         return Expr("pm", (self.r(s.args[0]), X.neg(self.r(s.args[1]))))
 
     def r_mul(self, s):
-        return X.mul(self.r(s.args[0]), self.r(s.args[1]))
+        a, b = self.r(s.args[0]), self.r(s.args[1])
+        if s.meta.get("op") in ("cdot", "cdotp", "\u00b7") and self._vector(a) and self._vector(b):
+            return X.mul(Expr("T", (a,)), b)  # u \cdot v between two vectors: the dot product u^T v
+        return X.mul(a, b)
+
+    def _vector(self, e: Expr) -> bool:
+        """Is ``e`` a column vector by its form (a vector object, a tuple, sums and scalings of them)?"""
+        if e.op == "sym":
+            obj = self.ctx.lookup(e.value)
+            return obj is not None and obj.kind == "vector"
+        if e.op == "tuple":
+            return True
+        if e.op in ("add",):
+            return all(self._vector(a) for a in e.args)
+        if e.op == "neg":
+            return self._vector(e.args[0])
+        if e.op == "mul":
+            vecs = [a for a in e.args if self._vector(a)]
+            return len(vecs) == 1 and all(a.op in ("num", "const") or (a.op == "sym" and self._scalar(a))
+                                          for a in e.args if a is not vecs[0])
+        return False
+
+    def _scalar(self, e: Expr) -> bool:
+        obj = self.ctx.lookup(e.value) if e.op == "sym" else None
+        return obj is not None and obj.kind == "scalar"
 
     def r_kron(self, s):
         a, b = self.r(s.args[0]), self.r(s.args[1])
@@ -516,6 +550,10 @@ class Resolver:
                 return Expr("ident", (), real)
             if dim is not None and dim.isdigit():
                 return Expr("ident", (), int(dim))
+            if dim is not None and re.fullmatch(r"[A-Za-z](_[A-Za-z0-9]+)?", dim) and self.ctx.lookup(dim) is None:
+                # I_n, I_d, I_{n_2}: the identity of a size this question does not name; it takes the size that
+                # the expression around it fixes, as a bare I does
+                return Expr("ident", (), None)
             self.error(f"I_{{{dim}}}: the identity's size must be one of {', '.join(self.ctx.dims) or '(none)'}",
                        arg)
         if base.kind == "letter" and base.value == "D" and subname(arg) in ("KL", "JS", "JSD"):
@@ -567,7 +605,7 @@ class Resolver:
             last = self.r_sup(S("sup", (base.args[1], arg), pos=base.args[1].pos, end=s.end))
             return X.mul(*facs, last)
         if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T" and self.ctx.lookup("T") is None):
-            return Expr("T", (self.r(base),))
+            return _transpose(self.r(base))
         if arg.kind == "invtop":
             return Expr("inv", (Expr("T", (self.r(base),)),))
         if arg.kind in ("star", "primes"):
@@ -656,7 +694,7 @@ class Resolver:
         if op.kind == "sup":
             arg = op.args[1]
             if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T"):
-                return Expr("T", (value,))
+                return _transpose(value)
             return X.pow_(value, self.r(arg))
         self.error("a subscript or prime after a bracket", op)
 
