@@ -67,6 +67,7 @@ QUESTION_FIELDS = {
     "forbid": (_LIST, "names an answer may not use"),
     "forbid_ops": (_LIST, "operators an answer may not use (kl, jsd)"),
     "only_through": (_STR, "LaTeX of the only form in which the context's objects may appear"),
+    "restates": (_LIST, "LaTeX of the quantity asked for: an answer that contains it only restates the question"),
     "labels": (_BOOL, "true for a set of plain labels"),
     "point_vars": (_LIST, "the names of a point's coordinates, in order"),
     "visibility": (_STR, "one of " + ", ".join(VISIBILITY)),
@@ -96,13 +97,19 @@ OBJECT_FIELDS = {
     "aliases": (_LIST, "other spellings"),
     "definition": (_STR, "LaTeX formula in terms of other objects"),
     "description": (_STR, "the object in words"),
-    # derivation notation (grading/steps.py)
-    "depends": (_LIST, "the parameters it depends on (redrawn by 'up to a term constant in' checks)"),
+    # used by the step checker (grading/steps.py); see grading.context.Obj
+    "depends": (_LIST, "parameters it depends on (for 'up to a term constant in')"),
     "fixed": (_LIST, "a joint's variables whose marginal does not depend on those parameters"),
-    "params": (_LIST, "argument names written after a defined quantity and ignored (\\mathcal{L}(\\phi, x))"),
-    "index": (_LIST, "an indexed family's index names (z_i, d_{ij}), or a function's argument name"),
-    "members": (_NUM, "a family of drawn values: how many members"),
-    "mirror": (_STR, "a field equal to this other field at the mirrored support point (exchangeable pairs)"),
+    "index": (_LIST, "an indexed family: placeholder names of its indices"),
+    "mirror": (_STR, "a field equal to this other field at the mirrored point"),
+    "members": (_NUM, "a family of base values: how many members are drawn"),
+    "params": (_LIST, "argument names written after a defined object and ignored"),
+}
+VARIABLE_FIELDS = {
+    "size": (_LIST, "[min, max] size of the support"),
+    "copy_of": (_STR, "an i.i.d. copy of this variable"),
+    "like": (_STR, "the same support size as this other variable"),
+    "measure": (_STR, "a positive field over this variable giving each point's volume"),
 }
 DOMAINS = ("real", "positive", "unit", "nonneg", "int", "posint", "complex", "small", "few")
 STRUCTURES = ("general", "symmetric", "spd", "psd", "orthogonal", "unit", "simplex", "commuting", "exchangeable")
@@ -178,35 +185,33 @@ class Record:
 # --------------------------------------------------------------------------
 # YAML with line numbers
 # --------------------------------------------------------------------------
-def _construct(node, path: tuple, lines: dict):
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _construct(node, path: tuple, lines: dict, scalars):
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out = {}
         for k_node, v_node in node.value:
-            key = _scalar_key(k_node)
-            out[key] = _construct(v_node, path + (key,), lines)
-            lines.setdefault(path + (key,), k_node.start_mark.line + 1)
+            if not isinstance(k_node, yaml.ScalarNode):
+                raise yaml.YAMLError(f"line {k_node.start_mark.line + 1}: a mapping key must be a plain value")
+            key = scalars.construct_object(k_node)
+            key = key if isinstance(key, str) else str(key)
+            out[key] = _construct(v_node, path + (key,), lines, scalars)
+            lines[path + (key,)] = k_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, path + (i,), lines) for i, v in enumerate(node.value)]
-    loader = yaml.SafeLoader("")
-    return loader.construct_object(node, deep=True)
-
-
-def _scalar_key(node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        value = yaml.SafeLoader("").construct_object(node)
-        return str(value) if not isinstance(value, str) else value
-    raise yaml.YAMLError(f"line {node.start_mark.line + 1}: a mapping key must be a plain value")
+        return [_construct(v, path + (i,), lines, scalars) for i, v in enumerate(node.value)]
+    return scalars.construct_object(node, deep=True)
 
 
 def load_yaml(text: str, name: str = "<text>") -> tuple:
     """(data, lines): the YAML document and, for every path of keys/indices in it, its 1-based line."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=_LOADER)
     lines: dict = {}
     if node is None:
         return {}, lines
-    return _construct(node, (), lines), lines
+    return _construct(node, (), lines, yaml.SafeLoader("")), lines
 
 
 # --------------------------------------------------------------------------
@@ -272,11 +277,10 @@ def check_context(data: Any, ch: _Checker) -> None:
     names = list(variables) if isinstance(variables, (dict, list)) else []
     if isinstance(variables, dict):
         for v, rng in variables.items():
-            if isinstance(rng, dict):  # {size: [min, max], like: u, measure: vol_x, copy_of: z}
-                extra = set(rng) - {"size", "like", "measure", "copy_of"}
-                if extra:
-                    ch.error(f"variables.{v}", f"unknown fields {sorted(extra)} (size, like, measure, copy_of)",
-                             "variables", v)
+            if isinstance(rng, dict):
+                inner = _Checker(ch.file, ch.lines, ch.path + ("variables", v))
+                inner.fields(rng, VARIABLE_FIELDS, "variable")
+                ch.errors += [RecordError(e.where, f"variables.{v}.{e.field}", e.message) for e in inner.errors]
                 rng = rng.get("size")
             if rng is not None and not (isinstance(rng, list) and len(rng) == 2 and
                                         all(isinstance(x, int) and x > 0 for x in rng)):

@@ -30,6 +30,7 @@ and imports no other grading module but :mod:`grading.instances`.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Optional
@@ -75,6 +76,7 @@ class Obj:
         return self.kind in ("density", "joint", "field", "function")
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical(name: str) -> str:
     r"""A canonical spelling of a symbol name: ``F_{12}`` -> ``F_12``, ``q_{\phi}`` -> ``q_phi``,
     ``\tilde{W}_p`` -> ``tilde(W)_p``, ``\varepsilon`` -> ``epsilon``, ``X^{\prime}`` -> ``X'``."""

@@ -147,13 +147,14 @@ class Engine:
             return Outcome(undefined=True, error=str(exc))
         return Outcome(value=v, undefined=not _finite(v))
 
-    def reference(self, e: Expr) -> list:
-        """Outcomes of a (key) expression on every instance, cached."""
+    def reference(self, e: Expr) -> "_LazyOutcomes":
+        """Outcomes of a (key) expression on every instance, computed when first asked for and cached
+        (a judgement usually needs the first ``n`` instances of the ``MAX_DRAWS`` drawn)."""
         key = id(e)
         hit = self._cache.get(key)
         if hit is not None and hit[0] is e:
             return hit[1]
-        outs = [self.outcome(e, k) for k in range(len(self.instances))]
+        outs = _LazyOutcomes(self, e)
         self._cache[key] = (e, outs)
         return outs
 
@@ -353,6 +354,30 @@ class Engine:
         method = f"numeric: the multisets agree on {used} random instances"
         method += "; SymPy confirmed every item" if confirmed else "; symbolic: not confirmed for every item"
         return Judgement(Verdict.HOLDS, method, used, symbolic=confirmed or None)
+
+
+class _LazyOutcomes:
+    """A list of an expression's outcomes on the engine's instances, each evaluated on first access."""
+
+    def __init__(self, eng: "Engine", e: Expr):
+        self.eng, self.e = eng, e
+        self._done: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.eng.instances)
+
+    def __getitem__(self, k: int) -> Outcome:
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        if k not in self._done:
+            self._done[k] = self.eng.outcome(self.e, k)
+        return self._done[k]
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
 
 
 def depends_on(obj, names) -> bool:

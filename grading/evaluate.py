@@ -576,11 +576,17 @@ class Evaluator:
             raise EvalError(f"unknown family {e.value}")
         idx = [self._int_value(self.visit(a), f"an index of {obj.name}") for a in e.args]
         if obj.definition is not None:
+            # a member's value depends only on its indices (the definition binds nothing else): cached
+            cache = self.__dict__.setdefault("_members", {})
+            key = (obj.name, tuple(idx))
+            if key in cache:
+                return cache[key]
             saved = {k: self.bound.get(k) for k in obj.index}
             try:
                 for k, v in zip(obj.index, idx):
                     self.bound[k] = v
-                return self.visit(definition(self.ctx, obj.name))
+                cache[key] = self.visit(definition(self.ctx, obj.name))
+                return cache[key]
             finally:
                 for k, v in saved.items():
                     if v is None:
@@ -592,6 +598,37 @@ class Evaluator:
             raise EvalError(f"{obj.name}_{i}: the index is outside 1..{obj.members}")
         val = self.inst.values[obj.name]
         return Val(val.arr[i - 1], val.kind)
+
+    def e_forall(self, e):
+        """An expression with free indices, evaluated for every value of them (1..N, N the context's count,
+        or the number of samples): the values stacked on a leading axis, so two sides compare index by index."""
+        import itertools
+
+        names = e.value
+        count = self.ctx.lookup("N")
+        if count is not None:
+            hi = self._int_value(self.e_sym(Expr("sym", (), count.name)), "N")
+        else:
+            copies = [v for v in self.ctx.variables if getattr(v, "copy_of", "")]
+            hi = len(copies) or 3
+        saved = {n: self.bound.get(n) for n in names}
+        vals = []
+        try:
+            for combo in itertools.product(range(1, hi + 1), repeat=len(names)):
+                for n, v in zip(names, combo):
+                    self.bound[n] = v
+                vals.append(self.concretize(self.visit(e.args[0])))
+        finally:
+            for n, v in saved.items():
+                if v is None:
+                    self.bound.pop(n, None)
+                else:
+                    self.bound[n] = v
+        kinds = {v.kind for v in vals}
+        shapes = {np.asarray(v.arr).shape for v in vals}
+        if len(kinds) != 1 or len(shapes) != 1:
+            raise EvalError("the value's shape changes with the free index")
+        return Val(np.stack([np.asarray(v.arr) for v in vals]), vals[0].kind)
 
     def e_copy(self, e):
         """``p(x, z_j)``: the value over z moved onto the copy z_j chosen by the index's value."""

@@ -141,11 +141,11 @@ def _sample_object(o, rng, dims, supports, axis_names, shape_axes, bases=None):
         if o.structure == "commuting":
             if rows != cols:
                 raise ValueError(f"object {o.name}: a commuting matrix is square")
-            if rows not in (bases if bases is not None else {}):
-                q, _ = np.linalg.qr(rng.normal(size=(rows, rows)))
-                if bases is not None:
-                    bases[rows] = q
-            q = bases[rows] if bases is not None else q
+            if bases is None:
+                bases = {}
+            if rows not in bases:
+                bases[rows] = np.linalg.qr(rng.normal(size=(rows, rows)))[0]
+            q = bases[rows]
             m = q @ np.diag(rng.normal(size=rows)) @ q.T
         else:
             m = draw_matrix(o.structure, rows, cols, rng)

@@ -20,6 +20,7 @@ other question loads.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Optional
@@ -40,30 +41,32 @@ def _range(v, default=(2, 5)) -> tuple:
     return (int(v[0]), int(v[1]))
 
 
+_OBJ_FIELDS = {f.name for f in dataclasses.fields(Obj)}
+_VAR_FIELDS = {f.name for f in dataclasses.fields(Var)}
+
+
+def _value(v):
+    return tuple(str(x) for x in v) if isinstance(v, list) else v
+
+
 def build_object(name: str, spec) -> Obj:
-    """One context object from its record (a bare string is the domain of a scalar)."""
+    """One context object from its record (a bare string is the domain of a scalar).  Every field of
+    :class:`~grading.context.Obj` may be given (lists become tuples)."""
     if isinstance(spec, str):
         return Obj(str(name), "scalar", domain=spec)
-    spec = spec or {}
-    return Obj(
-        str(name), spec.get("kind", "scalar"), domain=spec.get("domain", "real"),
-        shape=tuple(spec.get("shape") or ()), structure=spec.get("structure", "general"),
-        over=tuple(spec.get("over") or ()), given=tuple(spec.get("given") or ()),
-        aliases=tuple(str(a) for a in spec.get("aliases") or ()), definition=spec.get("definition"),
-        description=spec.get("description", ""),
-        # derivation notation (grading/steps.py): parameters, families, functions, mirrored fields
-        depends=tuple(spec.get("depends") or ()), fixed=tuple(spec.get("fixed") or ()),
-        params=tuple(str(p) for p in spec.get("params") or ()), index=tuple(spec.get("index") or ()),
-        members=int(spec.get("members", 0) or 0), mirror=str(spec.get("mirror", "") or ""),
-    )
+    spec = dict(spec or {})
+    kind = spec.pop("kind", "scalar")
+    fields = {k: _value(v) for k, v in spec.items() if k in _OBJ_FIELDS}
+    if "shape" in spec:
+        fields["shape"] = tuple(spec["shape"])  # sizes may be numbers
+    return Obj(str(name), kind, **fields)
 
 
 def build_variable(name: str, spec) -> Var:
-    """A support variable: ``[min, max]`` (or empty), or ``{size: [min, max], like: u, measure: vol_x,
-    copy_of: z}`` (paired with another variable, carrying a point volume, an i.i.d. copy of another)."""
+    """A random variable with a finite support: ``[min, max]`` size, or ``{size: [..], copy_of, like, measure}``."""
     if isinstance(spec, dict):
-        return Var(str(name), _range(spec.get("size")), like=str(spec.get("like", "") or ""),
-                   measure=str(spec.get("measure", "") or ""), copy_of=str(spec.get("copy_of", "") or ""))
+        extra = {k: _value(v) for k, v in spec.items() if k in _VAR_FIELDS and k != "size"}
+        return Var(str(name), _range(spec.get("size")), **extra)
     return Var(str(name), _range(spec))
 
 
@@ -72,15 +75,16 @@ def build_context(name: str, data: dict) -> Context:
     variables = data.get("variables") or {}
     if isinstance(variables, list):
         variables = {v: None for v in variables}
+    extra = {"default_expectation": data["default_expectation"]} if data.get("default_expectation") else {}
     return Context(
         name,
         objects=[build_object(k, v) for k, v in (data.get("objects") or {}).items()],
-        variables=[build_variable(str(k), v) for k, v in variables.items()],
+        variables=[build_variable(k, v) for k, v in variables.items()],
         dims={str(k): _range(v) for k, v in (data.get("dims") or {}).items()},
         identity_dim=data.get("identity_dim"),
         imaginary_unit=bool(data.get("imaginary_unit", False)),
         description=data.get("description", ""),
-        default_expectation=str(data.get("default_expectation", "") or ""),
+        **extra,
     )
 
 
@@ -131,6 +135,7 @@ class Spec:
     forbid: tuple = ()  # object names not allowed as values in an answer
     forbid_ops: tuple = ()  # expression ops not allowed (kl, jsd)
     only_through: Optional[str] = None  # LaTeX of the only form in which the context's objects may appear
+    restates: tuple = ()  # LaTeX of the quantity asked for: an answer containing it restates the question
     key_claim: Optional[str] = None  # pin: the claim whose answer is the key (or that confirms `reference`)
     adapter: Optional[str] = None  # how to read the key's SymPy notation
     labels: bool = False  # a set of plain labels (not expressions)
@@ -155,6 +160,7 @@ def spec_of(q: catalogue.Question) -> Spec:
         forbid=tuple(str(t) for t in r.get("forbid") or ()),
         forbid_ops=tuple(str(t) for t in r.get("forbid_ops") or ()),
         only_through=r.get("only_through"),
+        restates=tuple(str(t) for t in r.get("restates") or ()),
         key_claim=r.get("claim"),
         adapter=r.get("adapter"),
         labels=bool(r.get("labels", False)),

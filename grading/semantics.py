@@ -16,6 +16,8 @@ otherwise.  Anything else is a :class:`NotationError` with its position.
 """
 from __future__ import annotations
 
+import re
+
 import itertools
 import weakref
 from dataclasses import dataclass
@@ -70,6 +72,23 @@ def subname(s: S) -> Optional[str]:
     return None
 
 
+def free_index_names(ctx: Context) -> frozenset:
+    """Index names a step may use without a sum (``i``, ``j`` of ``z_i``, ``d_{ij}``, ``w_j``): the index
+    placeholders of the context's families; a relation using them must hold for every value."""
+    cached = getattr(ctx, "_free_index_names", None)
+    if cached is None:
+        names = set()
+        for o in ctx.objects:
+            if getattr(o, "index", ()) and o.kind != "function":
+                names |= {i for i in o.index if ctx.lookup(i) is None}
+        cached = frozenset(names)
+        try:
+            ctx._free_index_names = cached
+        except AttributeError:  # pragma: no cover - a frozen context
+            pass
+    return cached
+
+
 def build_name(s: S) -> Optional[str]:
     """``W_p``, ``F_{12}``, ``X'``, ``D^*``, ``q_\\phi``... as one canonical name, or None."""
     k = s.kind
@@ -97,6 +116,14 @@ def build_name(s: S) -> Optional[str]:
             return f"{b}^-{arg.args[0].value}"
         return None
     return None
+
+
+def _transpose(e: Expr) -> Expr:
+    """``(a, b)^\\top``, ``[a, b]^T``: a tuple written in a row and transposed is the column it names
+    (the sheets write column vectors so); anything else is transposed."""
+    if e.op == "tuple":
+        return Expr("matrix", e.args, (len(e.args), 1))
+    return Expr("T", (e,))
 
 
 def _unwrap_postfix(s: S):
@@ -187,6 +214,8 @@ class Resolver:
             return Expr("ident", (), None)
         if self.ctx.var(name) is not None:
             self.error(f"{name} is a variable of integration/expectation here and has no value of its own", s)
+        if not self.trusted and name in free_index_names(self.ctx):
+            return Expr("bound", (), name)  # a free index (d_{ij} = 1 - z_i^T z_j holds for every i, j)
         self.error(f"unknown symbol {_show(name)}; this question's notation: {self.known_names()}", s)
 
     def r_letter(self, s):
@@ -270,7 +299,31 @@ class Resolver:
         return Expr("pm", (self.r(s.args[0]), X.neg(self.r(s.args[1]))))
 
     def r_mul(self, s):
-        return X.mul(self.r(s.args[0]), self.r(s.args[1]))
+        a, b = self.r(s.args[0]), self.r(s.args[1])
+        if s.meta.get("op") in ("cdot", "cdotp", "\u00b7") and self._vector(a) and self._vector(b):
+            return X.mul(Expr("T", (a,)), b)  # u \cdot v between two vectors: the dot product u^T v
+        return X.mul(a, b)
+
+    def _vector(self, e: Expr) -> bool:
+        """Is ``e`` a column vector by its form (a vector object, a tuple, sums and scalings of them)?"""
+        if e.op == "sym":
+            obj = self.ctx.lookup(e.value)
+            return obj is not None and obj.kind == "vector"
+        if e.op == "tuple":
+            return True
+        if e.op in ("add",):
+            return all(self._vector(a) for a in e.args)
+        if e.op == "neg":
+            return self._vector(e.args[0])
+        if e.op == "mul":
+            vecs = [a for a in e.args if self._vector(a)]
+            return len(vecs) == 1 and all(a.op in ("num", "const") or (a.op == "sym" and self._scalar(a))
+                                          for a in e.args if a is not vecs[0])
+        return False
+
+    def _scalar(self, e: Expr) -> bool:
+        obj = self.ctx.lookup(e.value) if e.op == "sym" else None
+        return obj is not None and obj.kind == "scalar"
 
     def r_kron(self, s):
         a, b = self.r(s.args[0]), self.r(s.args[1])
@@ -491,6 +544,10 @@ class Resolver:
                 return Expr("ident", (), real)
             if dim is not None and dim.isdigit():
                 return Expr("ident", (), int(dim))
+            if dim is not None and re.fullmatch(r"[A-Za-z](_[A-Za-z0-9]+)?", dim) and self.ctx.lookup(dim) is None:
+                # I_n, I_d, I_{n_2}: the identity of a size this question does not name; it takes the size that
+                # the expression around it fixes, as a bare I does
+                return Expr("ident", (), None)
             self.error(f"I_{{{dim}}}: the identity's size must be one of {', '.join(self.ctx.dims) or '(none)'}",
                        arg)
         if base.kind == "letter" and base.value == "D" and subname(arg) in ("KL", "JS", "JSD"):
@@ -537,7 +594,7 @@ class Resolver:
         if name is not None and self.ctx.lookup(name) is not None:
             return self.name_expr(name, s)
         if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T" and self.ctx.lookup("T") is None):
-            return Expr("T", (self.r(base),))
+            return _transpose(self.r(base))
         if arg.kind == "invtop":
             return Expr("inv", (Expr("T", (self.r(base),)),))
         if arg.kind in ("star", "primes"):
@@ -626,7 +683,7 @@ class Resolver:
         if op.kind == "sup":
             arg = op.args[1]
             if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T"):
-                return Expr("T", (value,))
+                return _transpose(value)
             return X.pow_(value, self.r(arg))
         self.error("a subscript or prime after a bracket", op)
 
@@ -643,6 +700,15 @@ class Resolver:
             firsts = tuple(a for a in sub.args[:-1] if isinstance(a, S))
             sub = S("sim", (S("list", firsts + (last.args[0],), pos=sub.pos), last.args[1]),
                     pos=sub.pos)
+        default_name = getattr(self.ctx, "default_expectation", "")
+        if sub.kind != "sim" and default_name:  # E_{z_{1:k}}[...]: the samples of the default distribution
+            dobj = self.ctx.lookup(default_name)
+            dflt = Expr("density", (), (dobj.name, tuple(dobj.over), tuple(dobj.given)))
+            iid = self.sample_expectation(sub, dflt, sub)
+            if iid is None and build_name(sub) is not None and (build_name(sub),) == tuple(dobj.over):
+                iid = lambda body: Expr("E", (dflt, body), tuple(dobj.over))  # noqa: E731 - E_z[...]
+            if iid is not None:
+                return self.apply_prefix(iid, arg, prefix, delimited_rule=True)
         if sub.kind == "sim":
             dens = self.density(sub.args[1])
             iid = self.sample_expectation(sub.args[0], dens, sub)
@@ -678,6 +744,10 @@ class Resolver:
                 self.error(f"{base} has no numbered samples in this question", lhs)
             lo, hi = self.r(lhs.args[1].args[0]), self.r(lhs.args[1].args[1])
             return lambda body: Expr("Eiid", (dens, body, lo, hi), base)
+        if lhs.kind == "sub" and build_name(lhs.args[0]) == base and lhs.args[1].kind == "letter" \
+                and lhs.args[1].value in self.bound and self.copies(base):  # z_j ~ q, j a summation index
+            j = self.r(lhs.args[1])
+            return lambda body: Expr("Eiid", (dens, body, j, j), base)
         items = [a for a in lhs.args if isinstance(a, S)] if lhs.kind == "list" else [lhs]
         if lhs.kind == "sub" and build_name(lhs.args[0]) == base and lhs.args[1].kind == "list":
             items = [S("sub", (lhs.args[0], a), pos=lhs.pos) for a in lhs.args[1].args if isinstance(a, S)]

@@ -105,8 +105,13 @@ class DerivationSpec:
     def rewrite(self, text: str) -> str:
         """Apply the notation rewrites (plain regex substitutions on the text; nothing is evaluated)."""
         for pattern, replacement in self.rewrites:
-            text = _compiled(pattern).sub(lambda _m, r=replacement: f" {r} ", text)
+            text = _compiled(pattern).sub(lambda m, r=replacement: f" {_fill(r, m)} ", text)
         return text
+
+
+def _fill(replacement: str, m) -> str:
+    """The replacement with \\1..\\9 replaced by the match's groups (other backslashes are LaTeX, kept)."""
+    return re.sub(r"\\([1-9])", lambda g: m.group(int(g.group(1))) or "", replacement)
 
 
 @functools.lru_cache(maxsize=None)
@@ -401,13 +406,20 @@ def _judge_link(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) 
     for a, b in alts:
         other = Link(Side(left.text, a), link.rel, Side(right.text, b), up_to_constant=link.up_to_constant)
         _judge_one(other, eng, spec, deadline)
-        if other.verdict != link.verdict:
-            first = f"{to_text(left.expr)} {link.rel} {to_text(right.expr)}"
-            second = f"{to_text(a)} {link.rel} {to_text(b)}"
-            link.verdict = HUMAN
-            link.message = (f"ambiguous notation: read as {first} it {'holds' if other.verdict == FAILS else 'fails'}, "
-                            f"read as {second} it {'holds' if other.verdict == HOLDS else 'fails'}; add brackets")
+        if other.verdict == link.verdict:
+            continue
+        if other.verdict not in (HOLDS, FAILS):
+            link.verdict, link.message = HUMAN, f"ambiguous notation, one reading undecided: {other.message}"
             return
+        holds, fails = (link, other) if link.verdict == HOLDS else (other, link)
+        read = f"{to_text(holds.left.expr)} {link.rel} {to_text(holds.right.expr)}"
+        wrong = f"{to_text(fails.left.expr)} {link.rel} {to_text(fails.right.expr)}"
+        if holds is other:
+            link.verdict, link.method, link.confirmed_by = HOLDS, other.method, other.confirmed_by
+            link.counterexample = None
+        link.message = (f"holds when read as {read} (the notation is ambiguous: read as {wrong} it would not "
+                        "hold; add brackets)")
+        return
 
 
 def _judge_one(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -> None:
@@ -433,7 +445,8 @@ def _judge_one(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -
         link.message = ("this question asks for exact relations: dropping a term (\"= const + ...\" or an argmax) "
                         "is not allowed here")
         return
-    lhs, rhs = left.expr, right.expr
+    lhs, rhs = _quantified(left.expr, right.expr)
+    rhs = _paired(lhs, rhs, eng, deadline)
     if rel == "propto":
         _judge_propto(link, eng, deadline)
         return
@@ -474,6 +487,46 @@ def _judge_one(link: Link, eng: Engine, spec: DerivationSpec, deadline: float) -
         if j3.verdict is Verdict.HOLDS:
             link.slip = "reversed inequality"
             link.message += f"; the opposite relation ({flipped}) holds: the inequality is reversed"
+
+
+def free_indices(e: Expr, bound: frozenset = frozenset()) -> set:
+    """Index names used in ``e`` outside any sum or product that binds them."""
+    if e.op == "bound":
+        return set() if e.value in bound else {e.value}
+    inner = bound | {e.value} if e.op in ("sum", "prod") and isinstance(e.value, str) else bound
+    out = set()
+    for i, a in enumerate(e.args):
+        if isinstance(a, Expr):
+            # a sum's limits are outside its binding; its body (and excluded index) inside
+            out |= free_indices(a, bound if e.op in ("sum", "prod") and i < 2 else inner)
+    return out
+
+
+def _quantified(lhs: Expr, rhs: Expr) -> tuple:
+    """Both sides for every value of the free indices they use (``d_{ij}^2 = 1 - z_i^T z_j``)."""
+    names = tuple(sorted(free_indices(lhs) | free_indices(rhs)))
+    if not names:
+        return lhs, rhs
+    return Expr("forall", (lhs,), names), Expr("forall", (rhs,), names)
+
+
+def _paired(lhs: Expr, rhs: Expr, eng: Engine, deadline) -> Expr:
+    """A flow pairs its variables (x = F(u)): a side written in x against a side written in u is compared
+    point by point at paired points, ``|det ∂F^{-1}(x)/∂x| = |det ∂F(u)/∂u|^{-1}`` with x = F(u)."""
+    pairs = [(v.name, v.like) for v in eng.ctx.variables if getattr(v, "like", "")]
+    if not pairs:
+        return rhs
+    k = next((i for i in range(len(eng.instances)) if eng.outcome(lhs, i, deadline).ok), None)
+    if k is None:
+        return rhs
+    dl, dr = set(_depends(eng, eng.outcome(lhs, k, deadline).value, k)), \
+        set(_depends(eng, eng.outcome(rhs, k, deadline).value, k))
+    for a, b in pairs:
+        if dl == {a} and dr == {b}:
+            return Expr("transport", (rhs,), (b, a))
+        if dl == {b} and dr == {a}:
+            return Expr("transport", (rhs,), (a, b))
+    return rhs
 
 
 def _record(link: Link, j: Judgement, eng: Engine, lhs: Expr, rhs: Expr, deadline) -> None:
@@ -913,10 +966,6 @@ def _step_verdict(st: Step) -> None:
             f"all {len(st.links)} relations hold"
         return
     # some links unchecked because the left label is unreadable, the rest hold
-    if st.start is not None and not st.start.ok and not any(lk.verdict == HOLDS for lk in st.links):
-        st.verdict = UNREADABLE  # nothing of the step could be checked: its first side is unreadable
-        st.message = f"cannot read {st.start.text!r}: {st.start.error}"
-        return
     if st.start is not None and not st.start.ok and any(lk.verdict == HOLDS for lk in st.links):
         st.verdict = HOLDS
         st.message = (f"the left label {st.start.text!r} could not be read ({st.start.error}); "

@@ -393,6 +393,11 @@ class _Writer:
             return sp.sqrt(x)
         if name == "sigmoid":
             return 1 / (1 + sp.exp(-x))
+        if name in ("min", "max"):
+            args = [self.write(b) for b in a]
+            if any(isinstance(b, MatrixExpr) for b in args):
+                raise Unsupported(f"{name} of matrices")
+            return (sp.Min if name == "min" else sp.Max)(*args)
         if name == "root":
             return x ** (1 / self.write(a[1]))
         if name == "abs":

@@ -410,10 +410,36 @@ def test_nt_xent_from_the_unified_loss():
     assert_partial("vae-simclr/2a", NTX[:1])
 
 
-def test_ambiguous_notation_that_changes_the_verdict_goes_to_a_person():
-    # \log 2(1-D)-style ambiguity: '/' before a product, read both ways
-    steps = [r"\log p(x) = \log \int p(x,z)\, dz", r"= \log p(x) \cdot 2 / 2 p(x) \cdot p(x)"]
-    r = check("ift6135-a23/3.2b", steps)
-    assert r.details["steps"][1]["verdict"] == "needs-human"
-    assert "ambiguous" in r.details["steps"][1]["message"]
-    assert r.verdict == "needs-human" and r.first_wrong_step == 1
+def test_ambiguous_notation_is_read_the_way_that_holds_and_says_so():
+    """\\log \\frac{1}{2}(a + b) (004, 3.4b): log of the product, or log(1/2) times the bracket."""
+    steps = [r"\mathcal{L}_2 = \mathbb{E}_{z_{1,2} \sim q(z|x)}\left[\log \frac{1}{2}\left(w_1 + w_2\right)\right]",
+             r"\geq \mathcal{L}_1"]
+    r = check("ift6135-a23/3.4b", steps)
+    assert r.details["steps"][0]["verdict"] == "holds"
+    assert "ambiguous" in r.details["steps"][0]["message"]
+    wrong = [r"\mathcal{L}_2 = \mathbb{E}_{z_{1,2} \sim q(z|x)}\left[\log \frac{1}{3}\left(w_1 + w_2\right)\right]",
+             r"\geq \mathcal{L}_1"]
+    assert_wrong_at("ift6135-a23/3.4b", wrong, 0)  # no reading holds
+
+
+def test_free_indices_make_a_step_hold_for_every_index():
+    steps = [r"d_{ij}^2 = \frac{1}{2}\|z_i - z_j\|^2 = \frac{1}{2}(\|z_i\|^2 + \|z_j\|^2 - 2 z_i^T z_j) "
+             r"= 1 - \mathrm{sim}(z_i, z_j)",
+             r"d_{ij}^2 = 1 + z_i^\top z_j"]
+    r = check("vae-simclr/2a", steps)
+    assert r.details["steps"][0]["verdict"] == "holds"
+    assert r.first_wrong_step == 1
+
+
+def test_paired_points_of_a_flow_and_notation_variants():
+    r = check("ift6135-a23/2.1", [
+        r"\left|\det \frac{\partial F^{-1}(x)}{\partial x}\right| = \left|\det \frac{\partial F(u)}{\partial u}\right|^{-1}",
+        r"\left|\det \frac{\partial F^{-1}(x)}{\partial x}\right| = \left|\det \frac{\partial F(u)}{\partial u}\right|"])
+    assert [s["verdict"] for s in r.details["steps"]] == ["holds", "fails"]
+    r = check("ift6135-a23/3.4a", [
+        r"\log p(x) = \log \mathbb{E}_{z_1, \dots, z_k \sim q(z|x)}\left[\frac{1}{k}\sum_{j=1}^{k} w_j\right]",
+        r"\geq \mathbb{E}_{z_{1:k}}\left[\log \frac{1}{k} \sum_{j=1}^{k} w_j\right] = \mathcal{L}_k"])
+    assert r.verdict == "correct", r.message
+    r = check("vae-simclr/1a", [r"\log p(x) = \mathbb{E}_{q}[\log p(x,z)] + H(q) + " + KL,
+                                r"= ELBO + " + KL])
+    assert r.verdict == "correct", r.message
