@@ -62,5 +62,5 @@ def cmd_serve(args) -> int:
         sys.stderr.write(f"derivcheck: {exc}\n")
         return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, timeout_keep_alive=30)  # idle keep-alive: no close race under load
     return 0
