@@ -178,17 +178,20 @@ def test_pages(student, staff):
     assert get(staff, "/staff/report").status_code == 200
 
 
-def test_staff_report_renders_saved_results(tmp_path):
-    doc = {"claims": [], "summary": {"claims": 0, "verified": 0, "symbolic-only": 0, "failed": 0,
-                                     "inconclusive": 0, "numeric_missing": 0, "ok": True},
-           "profile": "quick", "policy": {}}
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps(doc))
-    from derivcheck.web import app as web_app
+def test_staff_report_renders_saved_results(staff, student, tmp_path, monkeypatch, registry):
+    from derivcheck.runner import document, verify
 
-    html = web_app._report_html(str(path))
-    assert html is None or "<html" in html.lower()  # a minimal document renders or is refused, never raises
-    assert web_app._report_html(str(tmp_path / "missing.json")) is None
+    claims = registry.select("gan_dynamics.eigenvalue_modulus")
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(document(verify(claims, registry=registry))))
+    monkeypatch.setattr(staff.state.config, "results_file", str(path))
+    r = get(staff, "/staff/report")
+    assert r.status_code == 200 and "<html" in r.text.lower() and "gan_dynamics.eigenvalue_modulus" in r.text
+    missing = tmp_path / "none.json"
+    monkeypatch.setattr(staff.state.config, "results_file", str(missing))
+    r = get(staff, "/staff/report")
+    assert r.status_code == 200 and "derivcheck verify" in r.text and str(missing) in r.text
+    assert get(student, "/staff/report").status_code == 403
 
 
 # --------------------------------------------------------------------------
