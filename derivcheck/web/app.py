@@ -145,7 +145,7 @@ class State:
         if qid not in self.questions:
             if qid in self.all_questions:
                 return _result(qid, UNKNOWN_QUESTION, 0.0, f"question {qid} is not offered by this server "
-                               f"(GET /api/questions lists its {len(self.questions)} questions)")
+                               f"(GET /api/questions lists its {len(self.questions)} questions)", answer)
             return jobs.check(qid, answer, 0)  # the grader's own unknown-question result (a lookup, no check)
         q = self.questions[qid]
         limit = self.config.time_limit_s
@@ -154,10 +154,10 @@ class State:
         except HardTimeout:
             return _result(qid, TIMEOUT, q.points,
                            f"checking this answer ran past the {limit:g} s limit (an answer this costly to "
-                           "evaluate goes to a person)")
+                           "evaluate goes to a person)", answer)
         except WorkerFailed as exc:
             log.error("check %s failed in a worker: %s", qid, exc)
-            return _result(qid, NEEDS_HUMAN, q.points, "internal error while checking; graded by a person")
+            return _result(qid, NEEDS_HUMAN, q.points, "internal error while checking; graded by a person", answer)
 
     async def preview(self, qid: str, answer: Any) -> dict:
         if qid not in self.questions:
@@ -171,10 +171,12 @@ class State:
             return {"question": qid, "items": [], "error": "internal error while reading the answer"}
 
 
-def _result(qid: str, verdict: str, points: float, message: str) -> dict:
+def _result(qid: str, verdict: str, points: float, message: str, answer: Any = None) -> dict:
     from derivcheck.grading.results import Result
 
-    return Result(qid, verdict, 0.0, points, message).to_dict("staff")
+    r = Result(qid, verdict, 0.0, points, message)
+    r.answer = answer  # echoed back, as the grader does
+    return r.to_dict("staff")
 
 
 def for_audience(d: dict, audience: str) -> dict:
