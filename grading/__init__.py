@@ -27,11 +27,16 @@ Layers (each usable on its own; part 2, derivations, reuses them):
 * :mod:`.kinds`      the registry of answer-kind graders (``@grades("kind")``)
 * :mod:`.answers`    graders of the keyed kinds (labels, sets, expressions, matrices, points)
 * :mod:`.human`      kinds a person grades (text, unavailable)
-* :mod:`.api`        check() and grade()
-* :mod:`.formats`    json / gradescope / html output
-* :mod:`.cli`        the ``grade`` and ``check`` subcommands
+* :mod:`.api`        check() and grade() (a submission's maximum is its assignment's catalogue total)
+* :mod:`.submission` the hardened submission loader (size cap, UTF-8, no YAML aliases, file:line:column errors)
+* :mod:`.batch`      many submissions, each isolated: serially, on a process pool or on Dask
+* :mod:`.formats`    json / gradescope / csv / html output, for the student or the staff audience
+* :mod:`.summary`    the class summary (per-question means, wrong answers grouped by value)
+* :mod:`.autograder` the Gradescope autograder zip and the blank submission template
+* :mod:`.cli`        the ``grade``, ``check``, ``summary``, ``template`` and ``autograder`` subcommands
 """
-_API = ("CORRECT", "INCORRECT", "NEEDS_HUMAN", "PARTIAL", "TIMEOUT", "UNKNOWN_QUESTION", "UNPARSEABLE", "VERDICTS",
+_API = ("CORRECT", "INCORRECT", "NEEDS_HUMAN", "PARTIAL", "TIMEOUT", "UNANSWERED", "UNKNOWN_QUESTION", "UNPARSEABLE",
+        "VERDICTS",
         "GradeReport", "Result", "SubmissionError", "check", "grade", "load_submission")
 _KEYS = ("AnswerKeyError", "load_key")
 __all__ = list(_API + _KEYS)
