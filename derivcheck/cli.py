@@ -275,15 +275,15 @@ QUESTIONS_HELP = "more question records: a YAML file or a folder of them (repeat
 def _use_questions(args) -> None:
     """``--questions FILE|DIR``: add those records to the catalogue before anything reads it."""
     paths = getattr(args, "questions", None) or []
-    if not paths:
+    if not paths and getattr(args, "command", None) != "list":
         return
     from . import catalogue
 
     try:
-        args.question_files = catalogue.use_questions(paths)
+        args.question_files = catalogue.use_questions(paths) if paths else []
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    for problem in catalogue.problems():
+    for problem in catalogue.problems():  # a bad record is reported loudly (and fails only its question)
         sys.stderr.write(f"derivcheck: {problem}\n")
 
 
