@@ -26,7 +26,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import inputs
-from .mathml import leaks, sympy_text_to_latex, to_mathml
+from .mathml import leaks, sympy_text_to_latex, to_inline_html, to_mathml
 from .plots import plot_key, render_svg
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -109,13 +109,13 @@ def _sympy_math(text, display: bool = False) -> str:
     if tex is not None:
         out = to_mathml(tex, display)
         if "<math" in out and not leaks(out):
-            return out
+            return out if display else f'<span class="imath">{out}</span>'
     return f"<code>{html.escape(s)}</code>"
 
 
 def _symbol_math(name: str) -> str:
     tex = sympy_text_to_latex(str(name))
-    return to_mathml(tex) if tex is not None else f"<code>{html.escape(str(name))}</code>"
+    return f'<span class="imath">{to_mathml(tex)}</span>' if tex is not None else f"<code>{html.escape(str(name))}</code>"
 
 
 def _anchor(text: str) -> str:
@@ -277,7 +277,7 @@ def _environment_jinja() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["math"] = lambda tex: Markup(to_mathml(tex))
+    env.filters["math"] = lambda tex: Markup(to_inline_html(tex))
     env.filters["displaymath"] = lambda tex: Markup(to_mathml(tex, display=True))
     env.filters["sympymath"] = lambda text: Markup(_sympy_math(text))
     env.filters["symbolmath"] = lambda name: Markup(_symbol_math(name))

@@ -202,3 +202,67 @@ def sympy_text_to_latex(text: str):
         return None
     except RecursionError:  # pragma: no cover - absurdly nested text
         return None
+
+
+# --------------------------------------------------------------------------- inline: text wraps
+def _split_text_groups(tex: str) -> list:
+    """``[(kind, piece)]`` with kind ``text`` for each top-level ``\\text{...}`` group and
+    ``math`` for what lies between them."""
+    out, i, start, depth = [], 0, 0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\" and depth == 0 and tex.startswith("\\text{", i):
+            j, d = i + len("\\text{"), 1
+            while j < len(tex) and d:
+                if tex[j] == "\\":
+                    j += 2
+                    continue
+                d += {"{": 1, "}": -1}.get(tex[j], 0)
+                j += 1
+            if d:  # unbalanced: give up splitting
+                return [("math", tex)]
+            if tex[start:i].strip():
+                out.append(("math", tex[start:i]))
+            out.append(("text", tex[i + len("\\text{"):j - 1]))
+            i = start = j
+            continue
+        if ch == "\\":
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        i += 1
+    if tex[start:].strip():
+        out.append(("math", tex[start:]))
+    return out
+
+
+def _plain(text: str) -> str:
+    for k, v in _TEXT_ESCAPES.items():
+        text = text.replace(k, html.unescape(v))
+    text = re.sub(r"\\[,;:! ]", " ", text)
+    return html.escape(re.sub(r"\\([A-Za-z]+)", r"\1", text), quote=False)
+
+
+@functools.lru_cache(maxsize=8192)
+def to_inline_html(tex: str) -> str:
+    """Inline math that may share a line with prose: top-level ``\\text{}`` groups become ordinary
+    HTML text (so long sentences wrap on a narrow screen), the math between them MathML.  Each
+    math piece sits in a box that scrolls sideways rather than widening the page."""
+    if not tex:
+        return ""
+    parts = _split_text_groups(tex)
+    maths = [p for k, p in parts if k == "math"]
+    splittable = any(k == "text" for k, _ in parts) and all(p.count(r"\left") == p.count(r"\right") and p.count("{") == p.count("}")
+                                        for p in maths)
+    if not splittable:
+        return f'<span class="imath">{to_mathml(tex)}</span>'
+    out = []
+    for kind, piece in parts:
+        if kind == "text":
+            out.append(_plain(piece))
+        else:
+            m = to_mathml(piece.strip())
+            if "<math" not in m:
+                return f'<span class="imath">{to_mathml(tex)}</span>'
+            out.append(f'<span class="imath">{m}</span>')
+    return " ".join(o.strip() for o in out if o.strip())
