@@ -34,6 +34,7 @@ def _normalise(tex: str) -> str:
 def _repair(mathml: str) -> str:
     # a command name latex2mathml kept verbatim, e.g. <mi>\sgn</mi>: an upright operator name
     mathml = re.sub(r"<(mi|mo)( [^>]*)?>\\([A-Za-z]+)</\1>", r"<mo>\3</mo>", mathml)
+    mathml = re.sub(r"<(mi|mo)( [^>]*)?>\\</\1>", "<mspace width=\"0.25em\"/>", mathml)  # a stray "\ "
 
     def text(m: "re.Match[str]") -> str:
         body = m.group(2)
@@ -261,7 +262,10 @@ def to_inline_html(tex: str) -> str:
         if kind == "text":
             out.append(_plain(piece))
         else:
-            m = to_mathml(piece.strip())
+            piece = re.sub(r"^(?:\\[ ,;:!]|\\q?quad\b|\s)+|(?:\\[ ,;:!]|\\q?quad\b|\s)+$", "", piece)
+            if not piece:
+                continue
+            m = to_mathml(piece)
             if "<math" not in m:
                 return f'<span class="imath">{to_mathml(tex)}</span>'
             out.append(f'<span class="imath">{m}</span>')
