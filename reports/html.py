@@ -47,11 +47,12 @@ STATUS_LABELS = {
     "refuted": "refuted: the answer set is wrong here",
     "symbolic-only": "symbolic only",
     "definition": "definition",
+    "transcribed": "transcribed: the key's data come from an answer set",
     "failed": "failing",
     "inconclusive": "inconclusive",
     "not-run": "not run",
 }
-SUMMARY_COLUMNS = ("verified", "refuted", "symbolic-only", "definition", "failed", "inconclusive")
+SUMMARY_COLUMNS = ("verified", "refuted", "symbolic-only", "definition", "transcribed", "failed", "inconclusive")
 HUMAN_KINDS = ("text", "derivation", "code", "unavailable")
 
 
@@ -63,7 +64,7 @@ def latex_to_mathml(tex: str, display: bool = False) -> str:
 def display_status(claim: dict) -> str:
     """The status a reader sees: a false answer-set statement shown false is ``refuted``."""
     status = claim.get("status", "inconclusive")
-    if claim.get("expect") == "fails" and status in ("verified", "symbolic-only"):
+    if claim.get("expect") == "fails" and status in ("verified", "symbolic-only", "transcribed"):
         return "refuted"
     return status
 
