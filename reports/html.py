@@ -223,12 +223,24 @@ def build_view(doc: dict, *, gradings: Optional[inputs.Gradings] = None, keys: O
     totals["time_s"] = sum(_claim_time(c) for c in claims)
     extra_statuses = sorted({c["display"] for c in claims} - set(SUMMARY_COLUMNS))
 
+    # a confirmation shared by several claims: its evidence is shown once, later cards link to it;
     # figures: each distinct plot once; a repeat links to the first
+    shown: dict = {}
     seen: dict = {}
     n = 0
     for c in claims:
-        for r in c.get("numeric", []):
+        c["numeric"] = [dict(r) for r in c.get("numeric", [])]
+        for k, r in enumerate(c["numeric"]):
+            r["anchor"] = f"{c['id']}-n{k}"
+            key = plot_key({kk: r.get(kk) for kk in ("check", "seed", "evidence", "tables", "plots", "detail")})
+            if r.get("evidence") or r.get("tables") or r.get("plots"):
+                if key in shown:
+                    r["same_as"] = shown[key]
+                else:
+                    shown[key] = {"anchor": r["anchor"], "claim": c["id"]}
             r["figures"] = []
+            if r.get("same_as"):
+                continue
             for p in r.get("plots", []) or []:
                 k = plot_key(p)
                 if k in seen:
@@ -293,4 +305,5 @@ def render_html(doc: dict, *, gradings: Optional[inputs.Gradings] = None, keys: 
     """The report as one HTML string.  ``gradings``/``keys`` default to what the grader provides
     (:mod:`.inputs`); pass them to render other data (tests do)."""
     view = build_view(doc, gradings=gradings, keys=keys)
-    return _environment_jinja().get_template("report.html.j2").render(**view).lstrip()
+    page = _environment_jinja().get_template("report.html.j2").render(**view).lstrip()
+    return re.sub(r"\n[ \t]+", "\n", page)  # indentation only: the page has no preformatted text

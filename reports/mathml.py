@@ -31,6 +31,38 @@ def _normalise(tex: str) -> str:
     return tex
 
 
+_KEEP_ESCAPED = {"<", ">", "&", '"'}
+
+
+def _compact(mathml: str) -> str:
+    """Smaller MathML, same rendering: no ``xmlns`` (implied in HTML), characters instead of
+    numeric references (except the ones HTML needs escaped)."""
+    mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)
+    mathml = mathml.replace('<math display="inline">', "<math>", 1)
+    # \mathrm{KL} comes out letter by letter; a multi-letter <mi> is upright anyway
+    mathml = re.sub(r'(?:<mi mathvariant="normal">[A-Za-z]</mi>){2,}',
+                    lambda m: "<mi>" + "".join(re.findall(r">([A-Za-z])<", m.group(0))) + "</mi>", mathml)
+    # the one <mrow> right inside <math> groups nothing
+    m = re.fullmatch(r"(<math[^>]*>)<mrow>(.*)</mrow>(</math>)", mathml, flags=re.S)
+    if m and _balanced_mrow(m.group(2)):
+        mathml = m.group(1) + m.group(2) + m.group(3)
+
+    def char(m: "re.Match[str]") -> str:
+        ch = chr(int(m.group(1), 16))
+        return m.group(0) if ch in _KEEP_ESCAPED or not ch.isprintable() else ch
+
+    return re.sub(r"&#x([0-9A-Fa-f]+);", char, mathml)
+
+
+def _balanced_mrow(inner: str) -> bool:
+    depth = 0
+    for tag in re.findall(r"</?mrow>", inner):
+        depth += 1 if tag == "<mrow>" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _repair(mathml: str) -> str:
     # a command name latex2mathml kept verbatim, e.g. <mi>\sgn</mi>: an upright operator name
     mathml = re.sub(r"<(mi|mo)( [^>]*)?>\\([A-Za-z]+)</\1>", r"<mo>\3</mo>", mathml)
@@ -58,7 +90,7 @@ def to_mathml(tex: str, display: bool = False) -> str:
         out = convert(_normalise(tex), display="block" if display else "inline")
     except Exception:  # latex2mathml does not know every construction: show the source as code
         return f'<code class="tex">{html.escape(tex)}</code>'
-    return _repair(out)
+    return _compact(_repair(out))
 
 
 def leaks(mathml: str) -> bool:
