@@ -251,6 +251,7 @@ def build_view(doc: dict, *, gradings: Optional[inputs.Gradings] = None, keys: O
                     r["figures"].append({"uid": f"fig-{n}", "plot": p})
 
     return {
+        "link_targets": {v["anchor"] for v in shown.values()},
         "doc": doc,
         "claims": claims,
         "assignments": list(assignments.values()),
@@ -306,4 +307,7 @@ def render_html(doc: dict, *, gradings: Optional[inputs.Gradings] = None, keys: 
     (:mod:`.inputs`); pass them to render other data (tests do)."""
     view = build_view(doc, gradings=gradings, keys=keys)
     page = _environment_jinja().get_template("report.html.j2").render(**view).lstrip()
-    return re.sub(r"\n[ \t]+", "\n", page)  # indentation only: the page has no preformatted text
+    page = re.sub(r"\n[ \t]+", "\n", page)  # indentation only: the page has no preformatted text
+    # line breaks before block-level and SVG shape tags render as nothing
+    return re.sub(r"\n+(?=</?(?:div|tr|td|th|table|thead|tbody|section|article|p|ul|li|details|summary|h[1-6]|figure|"
+                  r"figcaption|dl|dt|dd|path|use|rect|image|defs|g|text|title|desc|style)\b)", "", page)

@@ -276,6 +276,12 @@ def _plain(text: str) -> str:
     return html.escape(re.sub(r"\\([A-Za-z]+)", r"\1", text), quote=False)
 
 
+def _boxed(tex: str) -> str:
+    """Inline MathML; a long formula sits in a box that scrolls sideways on a narrow screen."""
+    m = to_mathml(tex)
+    return f'<span class="imath">{m}</span>' if len(tex) > 24 else m
+
+
 @functools.lru_cache(maxsize=8192)
 def to_inline_html(tex: str) -> str:
     """Inline math that may share a line with prose: top-level ``\\text{}`` groups become ordinary
@@ -288,7 +294,7 @@ def to_inline_html(tex: str) -> str:
     splittable = any(k == "text" for k, _ in parts) and all(p.count(r"\left") == p.count(r"\right") and p.count("{") == p.count("}")
                                         for p in maths)
     if not splittable:
-        return f'<span class="imath">{to_mathml(tex)}</span>'
+        return _boxed(tex)
     out = []
     for kind, piece in parts:
         if kind == "text":
@@ -297,8 +303,7 @@ def to_inline_html(tex: str) -> str:
             piece = re.sub(r"^(?:\\[ ,;:!]|\\q?quad\b|\s)+|(?:\\[ ,;:!]|\\q?quad\b|\s)+$", "", piece)
             if not piece:
                 continue
-            m = to_mathml(piece)
-            if "<math" not in m:
-                return f'<span class="imath">{to_mathml(tex)}</span>'
-            out.append(f'<span class="imath">{m}</span>')
+            if "<math" not in to_mathml(piece):
+                return _boxed(tex)
+            out.append(_boxed(piece))
     return " ".join(o.strip() for o in out if o.strip())

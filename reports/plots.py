@@ -435,15 +435,15 @@ def _images(plot: dict) -> str:
             labels = s["cell_labels"]
             cell = 30
             out.append(f'<g transform="translate({x0:g} {y0:g})" stroke="#555" stroke-width="0.5">')
-            texts = []
+            texts, by_colour = [], {}
             for i, row in enumerate(img):
-                for j, px in enumerate(row):
-                    out.append(f'<rect x="{j * cell}" y="{i * cell}" width="{cell - 2}" height="{cell - 2}" '
-                               f'fill="{_hex(px)}"/>')
+                for j, px in enumerate(row):  # one path per colour, one square per cell
+                    by_colour.setdefault(_hex(px), []).append(f"M{j * cell} {i * cell}h{cell - 2}v{cell - 2}h{2 - cell}z")
                     lab = labels[i][j] if i < len(labels) and j < len(labels[i]) else ""
                     if lab not in ("", None):
                         ink = "" if _luminance(px) > 0.179 else ' fill="#fff"'
                         texts.append(f'<text x="{j * cell + 14}" y="{i * cell + 18}"{ink}>{html.escape(str(lab))}</text>')
+            out.extend(f'<path fill="{colour}" d="{"".join(d)}"/>' for colour, d in by_colour.items())
             out.append('</g>')
             out.append(f'<g transform="translate({x0:g} {y0:g})" text-anchor="middle" font-size="11">'
                        + "".join(texts) + "</g>")
