@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python benchmarks/verify_bench.py
 	$(BIN)/python benchmarks/grading_bench.py
+	$(BIN)/python benchmarks/report_size.py
 
 ## build outputs only (and the old in-folder cache); the results store is left alone
 clean:
