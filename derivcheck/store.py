@@ -187,7 +187,8 @@ def merge(old: dict, doc: dict) -> dict:
     new.update({k: v for k, v in doc.items() if k not in ("claims", "summary")})
     new.pop("empty", None)
     new["claims"] = claims
-    new.pop("wall_s", None)  # the time of one partial run is not the time of the merged results
+    if old.get("claims"):
+        new.pop("wall_s", None)  # the time of one partial run is not the time of the merged results
     profiles = {c.get("profile") for c in claims if c.get("profile")}
     new["profile"] = profiles.pop() if len(profiles) == 1 else ("mixed" if profiles else doc.get("profile"))
     new["summary"] = summarize(claims)
