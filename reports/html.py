@@ -225,10 +225,12 @@ def build_view(doc: dict, *, gradings: Optional[inputs.Gradings] = None, keys: O
 
     # a confirmation shared by several claims: its evidence is shown once, later cards link to it;
     # figures: each distinct plot once; a repeat links to the first
+    # ("first" in the order the cards appear on the page)
     shown: dict = {}
     seen: dict = {}
     n = 0
-    for c in claims:
+    page_order = [c for a in assignments.values() for q in a["questions"] for c in q["cards"]] + orphans
+    for c in page_order:
         c["numeric"] = [dict(r) for r in c.get("numeric", [])]
         for k, r in enumerate(c["numeric"]):
             r["anchor"] = f"{c['id']}-n{k}"

@@ -340,6 +340,8 @@ def test_a_confirmation_shared_by_two_claims_shows_its_evidence_once(registry):
     page = render_html(_doc(recs), gradings=NO_GRADINGS)
     assert page.count('<table class="grid evidence">') == 1 and page.count("<svg") == 1
     assert "The same confirmation" in page and 'href="#gan_dynamics.eigenvalues-n0"' in page
+    # the link points up the page, to the card shown first
+    assert page.index('id="gan_dynamics.eigenvalues-n0"') < page.index("The same confirmation")
 
 
 # --------------------------------------------------------------------------- accessibility

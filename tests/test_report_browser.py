@@ -89,7 +89,7 @@ def report_file(registry, tmp_path_factory):
             plots.append({"title": "Receptive field of output pixel 33", "kind": "images", "ncols": 4, "caption": "",
                           "series": [{"label": f"case {k}", "image": num.grid_image(sym.FIELD_KEY[("A", "A")]),
                                       "cell_labels": num.grid_labels()} for k in range(4)]})
-        d["numeric"] = [{"check": "m.n", "verdict": expect, "seed": 7, "elapsed_s": 0.1, "skipped": None,
+        d["numeric"] = [{"check": "m.n", "verdict": expect, "seed": 7 + i, "elapsed_s": 0.1, "skipped": None,
                          "detail": "", "evidence": _evidence(expect), "tables": [], "plots": plots}]
         claims.append(d)
     claims[2]["status"] = "failed"
