@@ -21,16 +21,24 @@ report: $(STAMP)
 	$(BIN)/derivcheck report -o report.html || true; \
 	exit $$status
 
+# the test suite also runs the Dask LocalCluster test and the live check page's tests, so it installs the
+# [dask] extra (light: ~35 MB, no compiler) and the [serve] extra (Starlette, uvicorn, httpx)
+TEST_STAMP := $(VENV)/.test-extras-stamp
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dask,serve]'
+	touch $(TEST_STAMP)
+
 ## the test suite: machinery tests, every symbolic check, every quick numeric confirmation
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -rs
 
 ## speed and memory figures (quoted in README); installs math-verify for the side-by-side comparison
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python benchmarks/verify_bench.py
 	$(BIN)/python benchmarks/grading_bench.py
 	$(BIN)/python benchmarks/report_size.py
+	$(BIN)/python benchmarks/serve_bench.py
 
 ## build outputs only (and the old in-folder cache); the results store is left alone
 clean:

@@ -5,6 +5,7 @@
     derivcheck report [-o FILE] [--only PATTERN] [--results FILE] [--run [--full]]
     derivcheck grade SUBMISSION.yaml [--format json|gradescope|html] [-o FILE]
     derivcheck check QID --answer TEXT [--json]
+    derivcheck serve [--host 127.0.0.1] [--port 8000] [--audience student|staff] [--questions FILE]
 
 Exit codes: 0 every selected claim verified (or symbolic-only), 1 some claim
 failed or was inconclusive, 2 usage error (bad pattern, unreadable file).
@@ -137,9 +138,19 @@ def cmd_list(args) -> int:
             "status": last.get(c.id, "not run"),
             "title": c.title,
         })
+    qrows = None
+    if getattr(args, "question_files", None):
+        from .grading.listing import question_rows
+
+        qrows = question_rows([str(f.resolve()) for f in args.question_files])
     if args.json:
-        print(json.dumps({"claims": rows}, indent=1))
+        print(json.dumps({"claims": rows} if qrows is None else {"claims": rows, "questions": qrows}, indent=1))
         return 0
+    if qrows is not None:
+        from .grading.listing import print_rows
+
+        print_rows(qrows, sys.stdout)
+        print()
     id_w = max(len(r["id"]) for r in rows)
     q_w = max(len(", ".join(r["questions"])) for r in rows)
     print(f"{'claim':<{id_w}}  {'questions':<{q_w}}  {'numeric':>7}  {'status':<13}  title")
@@ -223,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--results", metavar="FILE", help="status from this results file (default: the results store, "
                    "$DERIVCHECK_RESULTS or ~/.cache/derivcheck/results.json)")
     q.add_argument("--json", action="store_true", help="print JSON")
+    q.add_argument("--questions", action="append", metavar="FILE|DIR", help=QUESTIONS_HELP)
     q.set_defaults(func=cmd_list)
 
     v = sub.add_parser("verify", help="run every symbolic check and numeric confirmation")
@@ -233,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "$DERIVCHECK_RESULTS or ~/.cache/derivcheck/results.json); --only merges into it")
     v.add_argument("--no-save", action="store_true", help="do not write the results anywhere")
     v.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    v.add_argument("--questions", action="append", metavar="FILE|DIR", help=QUESTIONS_HELP)
     v.set_defaults(func=cmd_verify)
 
     r = sub.add_parser("report", help="write the self-contained HTML verification report")
@@ -244,18 +257,41 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--full", action="store_true", help="with --run: also run long trainings")
     r.add_argument("--save", metavar="FILE", help="with --run: store the results in this file instead")
     r.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    r.add_argument("--questions", action="append", metavar="FILE|DIR", help=QUESTIONS_HELP)
     r.set_defaults(func=cmd_report)
 
     from .grading.cli import add_commands as add_grading_commands
 
     add_grading_commands(sub)
+    from .web import add_command as add_serve_command
+
+    add_serve_command(sub)
     return p
+
+
+QUESTIONS_HELP = "more question records: a YAML file or a folder of them (repeatable)"
+
+
+def _use_questions(args) -> None:
+    """``--questions FILE|DIR``: add those records to the catalogue before anything reads it."""
+    paths = getattr(args, "questions", None) or []
+    if not paths:
+        return
+    from . import catalogue
+
+    try:
+        args.question_files = catalogue.use_questions(paths)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    for problem in catalogue.problems():
+        sys.stderr.write(f"derivcheck: {problem}\n")
 
 
 def main(argv: Optional[list] = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     args = build_parser().parse_args(argv)
     try:
+        _use_questions(args)
         return args.func(args)
     except UsageError as exc:
         sys.stderr.write(f"derivcheck: {exc}\n")

@@ -26,9 +26,15 @@ def pytest_addoption(parser):
     group = parser.getgroup("derivcheck")
     group.addoption("--full", action="store_true", default=False,
                     help="also run numeric confirmations marked slow (long trainings)")
+    group.addoption("--questions", action="append", default=[], metavar="FILE|DIR",
+                    help="more question records (YAML file or folder); their data claims become items")
 
 
 def pytest_configure(config):
+    if config.getoption("questions", None):
+        from . import catalogue
+
+        catalogue.use_questions(config.getoption("questions"))
     config.addinivalue_line("markers", "slow: long trainings; skipped unless --full is given")
 
 

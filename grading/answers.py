@@ -15,9 +15,11 @@ from typing import Any, Optional
 
 import yaml
 
+from derivcheck import catalogue
 from derivcheck.model import Verdict
 
 from . import expr as X
+from . import slips
 from .context import Context
 from .engine import Engine, Judgement
 from .expr import Expr, to_text
@@ -26,7 +28,7 @@ from .kinds import grades
 from .questions import Question, contexts
 from .results import CORRECT, INCORRECT, NEEDS_HUMAN, PARTIAL, UNPARSEABLE, Result
 from .semantics import NotationError, Reading, readings_of_tree
-from .syntax import ParseError, S, TooCostly, parse
+from .syntax import ParseError, S, TooCostly, normalize_unicode, parse
 
 
 # --------------------------------------------------------------------------
@@ -35,6 +37,9 @@ from .syntax import ParseError, S, TooCostly, parse
 @functools.lru_cache(maxsize=None)
 def engine(context_name: str) -> Engine:
     return Engine(contexts()[context_name])
+
+
+catalogue.on_change(engine.cache_clear)  # a questions file added or removed may redefine a context
 
 
 # -- labels ----------------------------------------------------------------------
@@ -60,7 +65,8 @@ def _grade_choice(q, entry, answer, deadline) -> Result:
                       f"{str(answer)!r} is not one of the options ({', '.join(q.options)})")
     if given == entry.labels:
         return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct", method="option label")
-    return Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label")
+    return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label"),
+                          q, given, entry.labels)
 
 
 def _as_label_list(answer) -> Optional[list]:
@@ -129,7 +135,8 @@ def _grade_mapping(q, entry, answer, deadline) -> Result:
         return Result(q.id, CORRECT, q.points, q.points, "every entry correct" + (
             f" ({'; '.join(parts)})" if parts else ""), method="option labels")
     verdict = PARTIAL if right else INCORRECT
-    return Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key")
+    return slips.annotate(Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key"),
+                          q, given, entry.labels)
 
 
 # -- expressions -------------------------------------------------------------------
@@ -198,7 +205,7 @@ def _text(answer: Any) -> str:
     if isinstance(answer, (int, float)):
         return repr(answer) if isinstance(answer, float) else str(answer)
     if isinstance(answer, str):
-        return answer
+        return normalize_unicode(answer)[0]
     raise _Unreadable(f"expected LaTeX text, got a {type(answer).__name__}")
 
 
@@ -230,6 +237,13 @@ def _restriction(q: Question, e: Expr) -> Optional[str]:
                 if name in forbid:
                     return f"the answer uses {name}, which this question asks to eliminate"
             stack.extend(a for a in node.args if isinstance(a, Expr))
+    if q.spec.restates:
+        asked = set()
+        for latex in q.spec.restates:
+            asked |= _allowed_forms(latex, ctx)
+        if any(node in asked for node in e.walk()):
+            return (f"the answer restates the quantity asked for instead of expressing it"
+                    + (f" ({q.ask})" if q.ask else ""))
     if q.spec.only_through:
         allowed = _allowed_forms(q.spec.only_through, ctx)
         stack = [e]
@@ -281,7 +295,7 @@ def _judge_readings(q: Question, eng: Engine, rds: list, key: Expr, deadline: fl
     shown = "; ".join(f"reading {i + 1} ({rd.describe()}): {'correct' if ok else 'incorrect'}"
                       for i, (rd, j, problem, ok) in enumerate(outcomes))
     details = {"readings": [{"reading": to_text(rd.expr), "how": rd.describe(), "correct": ok,
-                             "judgement": j.to_dict() if j else None, "problem": problem}
+                             "judgement": _student_judgement(j) if j else None, "problem": problem}
                             for rd, j, problem, ok in outcomes]}
     if all(ok for *_, ok in outcomes):
         return Result(q.id, CORRECT, q.points, q.points, f"ambiguous notation, but every reading is correct: {shown}",
@@ -295,28 +309,61 @@ def _judge_readings(q: Question, eng: Engine, rds: list, key: Expr, deadline: fl
                   method="every reading checked", details=details)
 
 
+def _student_judgement(j: Judgement) -> dict:
+    """A judgement as the student may see it: the key's value on a counterexample is staff-only."""
+    d = j.to_dict()
+    if d.get("counterexample"):
+        d["counterexample"] = {k: v for k, v in d["counterexample"].items() if k != "reference"}
+    return d
+
+
 def _from_judgement(q: Question, j: Judgement, rd: Reading) -> Result:
-    details = {"reading": to_text(rd.expr), "judgement": j.to_dict()}
+    details = {"reading": to_text(rd.expr), "judgement": _student_judgement(j)}
+    staff = {"judgement": j.to_dict()}
     if j.verdict is Verdict.HOLDS:
-        return Result(q.id, CORRECT, q.points, q.points, "equivalent to the key", method=j.method, details=details)
+        return Result(q.id, CORRECT, q.points, q.points, "equivalent to the key", method=j.method, details=details,
+                      staff=staff)
     if j.verdict is Verdict.FAILS:
         msg = "not equivalent to the key: " + j.method
         if j.detail and j.detail not in msg:
             msg += f" ({j.detail})"
         cex = j.counterexample or {}
-        if "answer" in cex and "reference" in cex:
-            msg += f"; on the instance {_inst_text(cex['instance'])} the answer is {cex['answer']} and the key " \
-                   f"{cex['reference']}"
-        return Result(q.id, INCORRECT, 0.0, q.points, msg, method=j.method, details=details)
-    return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"could not decide: {j.method}", method=j.method, details=details)
+        if "answer" in cex:
+            msg += f"; on the instance {_inst_text(cex['instance'])} your answer is {cex['answer']}"
+        if "reference" in cex:
+            staff["key_value"] = f"on the instance {_inst_text(cex['instance'])} the key is {cex['reference']}"
+        return Result(q.id, INCORRECT, 0.0, q.points, msg, method=j.method, details=details, staff=staff)
+    return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"could not decide: {j.method}", method=j.method, details=details,
+                  staff=staff)
 
 
 def _inst_text(inst: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in inst.items())
 
 
+def _noting_unicode(fn):
+    """Say in the result's message how Unicode in the answer was read (subscript digits, Greek, ⊗...)."""
+    @functools.wraps(fn)
+    def wrapped(q, entry, answer, deadline):
+        res = fn(q, entry, answer, deadline)
+        texts = [answer] if isinstance(answer, str) else [a for a in answer if isinstance(a, str)] \
+            if isinstance(answer, (list, tuple)) else []
+        notes = []
+        for t in texts:
+            for n in normalize_unicode(t)[1]:
+                if n not in notes:
+                    notes.append(n)
+        if notes:
+            res.message += " (" + "; ".join(notes) + ")"
+            res.details.setdefault("notes", notes)
+        return res
+
+    return wrapped
+
+
 @grades("matrix")
 @grades("expression")
+@_noting_unicode
 def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     try:
         text = _text(answer)
@@ -330,32 +377,62 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     except _Unreadable as exc:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
     eng = engine(q.spec.context)
-    false_side = _check_other_sides(q, eng, text, deadline)
+    false_side = _check_other_sides(q, eng, text, deadline, entry)
     if false_side is not None:
         return false_side
     res = _judge_readings(q, eng, rds, entry.expr, deadline,
                           lambda e: eng.judge(e, "=", entry.expr, deadline=deadline))
+    if len(rds) == 1:
+        slips.annotate(res, q, rds[0].expr, entry.expr, q.context, eng)
     notes = "; ".join(n for n in (note1, note2) if n)
     if notes:
         res.message += f" ({notes})"
     return res
 
 
-def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> Optional[Result]:
-    """In an '=' chain every side that is an expression of the question (not a label such as
-    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
+def _chain_sides(text: str) -> list:
+    """The sides of an '=' chain before the last one.  When the whole chain does not parse (a side
+    written with an operator the grammar does not read, such as a derivative), each side is read on
+    its own and the unreadable ones are skipped."""
     try:
         tree = parse(text)
+    except TooCostly:
+        raise
     except ParseError:
-        return None
+        parts, depth, start = [], 0, 0
+        for i, ch in enumerate(text):
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if ch == "=" and depth == 0:
+                parts.append(text[start:i].rstrip(":"))
+                start = i + 1
+        sides = []
+        for part in parts:
+            try:
+                sides.append(parse(part))
+            except TooCostly:
+                raise
+            except ParseError:
+                continue
+        return sides
     if tree.kind != "rel" or len(tree.args) < 2:
+        return []
+    return list(tree.args[:-1])
+
+
+def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float,
+                       entry: Optional[KeyEntry] = None) -> Optional[Result]:
+    """In an '=' chain every side that is an expression of the question (not a label such as
+    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
+    sides = _chain_sides(text)
+    if not sides:
         return None
     from .context import canonical
     from .semantics import build_name
 
     targets = {canonical(t) for t in q.spec.targets}
-    entry = key_entry(q.id) if q.spec.context else None
-    for side in tree.args[:-1]:
+    entry = entry if entry is not None else (key_entry(q.id) if q.spec.context else None)
+    for side in sides:
         name = build_name(side) if side.kind != "call" else build_name(side.args[0])
         if name is not None and canonical(name) in targets:
             continue
@@ -366,10 +443,12 @@ def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> 
         for rd in rds:
             j = eng.judge(rd.expr, "=", entry.expr, deadline=deadline, symbolic=False)
             if j.verdict is Verdict.FAILS:
-                return Result(q.id, INCORRECT, 0.0, q.points,
-                              f"the equation chain contains a side that is not equal to the key: "
-                              f"{to_text(rd.expr)} ({j.method})", method=j.method,
-                              details={"reading": to_text(rd.expr), "judgement": j.to_dict()})
+                return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points,
+                                             f"the equation chain contains a side that is not equal to the key: "
+                                             f"{to_text(rd.expr)} ({j.method})", method=j.method,
+                                             details={"reading": to_text(rd.expr), "judgement": _student_judgement(j)},
+                                             staff={"judgement": j.to_dict()}),
+                                      q, (rd.expr, "=", entry.expr), entry.expr, q.context, eng)
     return None
 
 
@@ -399,6 +478,7 @@ def _as_column(e: Expr) -> Expr:
 
 
 @grades("point", yaml_text=True)
+@_noting_unicode
 def _grade_point(q, entry, answer, deadline) -> Result:
     try:
         if isinstance(answer, (list, tuple)):
@@ -445,6 +525,7 @@ def _set_items(tree: S) -> list:
 
 
 @grades("set", yaml_text=True)
+@_noting_unicode
 def _grade_set(q, entry, answer, deadline) -> Result:
     if q.spec.labels:
         return _grade_label_set(q, entry, answer)
@@ -498,3 +579,38 @@ def _grade_label_set(q, entry, answer) -> Result:
     return Result(q.id, INCORRECT, 0.0, q.points, "; ".join(parts), method="label set")
 
 
+
+
+# -- reading an answer without grading it (class summaries group wrong answers by value) ------------
+def reading_of(q: Question, answer: Any) -> Optional[Expr]:
+    """The first reading of an expression, matrix, point or expression-set answer (None if unreadable)."""
+    try:
+        if q.kind == "set" and not q.spec.labels:
+            items = answer if isinstance(answer, (list, tuple)) else [answer]
+            exprs = []
+            for a in items:
+                tree, _ = _parse_answer(_text(a))
+                for it in _set_items(_strip_lhs(tree)[0]):
+                    exprs.extend(_expand_pm(_readings(it, q.context, _text(a))[0].expr))
+            return Expr("list", tuple(exprs))
+        if isinstance(answer, (list, tuple)) and q.kind == "point":
+            answer = "(" + ", ".join(_text(a) for a in answer) + ")"
+        text = _text(answer)
+        tree, _ = _parse_answer(text)
+        if q.kind == "point":
+            tree = _point_items(q, tree)
+        tree, _ = _strip_lhs(tree)
+        e = _readings(tree, q.context, text)[0].expr
+        return _as_column(e) if q.kind == "point" else e
+    except (_Unreadable, ParseError, TooCostly, RecursionError, ValueError, TypeError):
+        return None
+
+
+def same_value(q: Question, a: Expr, b: Expr, deadline: Optional[float] = None) -> bool:
+    """Do two readings of answers to ``q`` agree on every random instance (numeric only, no key involved)?"""
+    eng = engine(q.spec.context)
+    if a.op == "list" and b.op == "list":
+        j = eng.same_multiset(list(a.args), list(b.args), deadline=deadline)
+    else:
+        j = eng.judge(a, "=", b, deadline=deadline, symbolic=False)
+    return j.verdict is Verdict.HOLDS
