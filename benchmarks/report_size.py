@@ -33,6 +33,7 @@ def main(argv):
     for name, pattern in [("figures (inline SVG)", r"<svg\b.*?</svg>"), ("  of which pictures (PNG)", r"<image\b[^>]*>"),
                           ("math (MathML)", r"<math\b.*?</math>"),
                           ("evidence tables", r'<table class="grid evidence">.*?</table>'),
+                          ("answer-set answers", r'<div class="answers-head">.*?(?=<article|<section|</section)'),
                           ("contents tree", r'<nav class="toc".*?</nav>')]:
         n, size = part(pattern)
         print(f"  {name:<26} {n:>5} items {size:>10,} bytes ({100 * size / total:4.1f} %)")

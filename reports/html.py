@@ -114,9 +114,52 @@ def _sympy_math(text, display: bool = False) -> str:
     return f"<code>{html.escape(s)}</code>"
 
 
+def _answer_html(answer, wrong=None) -> str:
+    """An answer set's answer as the reader should see it: LaTeX as math, a derivation as a
+    numbered list of steps with its first wrong step marked (in words, not only colour), option
+    labels and mappings as text.  The text is parsed by latex2mathml only, never evaluated."""
+    def one(text) -> str:
+        text = str(text)
+        if re.search(r"[\\^_{}=<>]", text):
+            out = to_inline_html(text)
+            if "<math" in out and not leaks(out) and 'class="tex"' not in out:
+                return out
+        return f"<code>{html.escape(text)}</code>"
+
+    if answer is None or answer == "" or answer == []:
+        return '<span class="meta">no answer</span>'
+    if isinstance(answer, dict):
+        return "; ".join(f"{html.escape(str(k))}: {one(v)}" for k, v in answer.items())
+    if isinstance(answer, (list, tuple)):
+        items = []
+        for i, step in enumerate(answer):
+            mark = ' class="wrong"' if wrong is not None and i == wrong else ""
+            note = ' <span class="wrong-note">(first wrong step)</span>' if mark else ""
+            items.append(f"<li{mark}>{one(step)}{note}</li>")
+        return f'<ol class="steps">{"".join(items)}</ol>'
+    return one(answer)
+
+
+def _step_number(value):
+    """The 1-based step number of a 0-based ``first_wrong_step`` index (None when there is none)."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(value) + 1
+    except (TypeError, ValueError):
+        return value
+
+
 def _symbol_math(name: str) -> str:
     tex = sympy_text_to_latex(str(name))
     return f'<span class="imath">{to_mathml(tex)}</span>' if tex is not None else f"<code>{html.escape(str(name))}</code>"
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _anchor(text: str) -> str:
@@ -300,6 +343,8 @@ def _environment_jinja() -> jinja2.Environment:
     env.filters["num"] = lambda v: Markup(_fmt(v))
     env.filters["svg"] = lambda fig: Markup(render_svg(fig["plot"], fig["uid"]))
     env.filters["check_badge"] = lambda verdict, expect: check_badge(verdict, expect)
+    env.filters["answer"] = lambda r: Markup(_answer_html(r.get("answer"), _int_or_none(r.get("first_wrong_step"))))
+    env.filters["step_number"] = _step_number
     env.filters["anchor"] = _anchor
     return env
 

@@ -42,6 +42,8 @@ def _compact(mathml: str) -> str:
     # \mathrm{KL} comes out letter by letter; a multi-letter <mi> is upright anyway
     mathml = re.sub(r'(?:<mi mathvariant="normal">[A-Za-z]</mi>){2,}',
                     lambda m: "<mi>" + "".join(re.findall(r">([A-Za-z])<", m.group(0))) + "</mi>", mathml)
+    # an <mrow> around one token element groups nothing
+    mathml = re.sub(r"<mrow>(<(mi|mn|mo|mtext)>[^<]*</\2>)</mrow>", r"\1", mathml)
     # the one <mrow> right inside <math> groups nothing
     m = re.fullmatch(r"(<math[^>]*>)<mrow>(.*)</mrow>(</math>)", mathml, flags=re.S)
     if m and _balanced_mrow(m.group(2)):

@@ -267,7 +267,8 @@ def test_per_question_view_lists_key_and_claims(registry):
 def test_answer_sets_are_shown_per_question():
     sets = [{"name": "answer set 003", "source": "seeds/003.txt", "assignment": "ift6135-h22", "results": [
         {"question": "ift6135-h22/4.3", "verdict": "incorrect", "score": 0, "max_score": 2,
-         "first_wrong_step": 3, "message": "step 3 drops the stretch factor"},
+         "first_wrong_step": 2, "message": "drops the stretch factor",
+         "answer": [r"v_{k+1} = A v_k", r"\|A v\| = \|v\|", r"\|v_k\| = \|v_0\|"]},
         {"question": "ift6135-h22/4.1", "verdict": "correct", "score": 2, "max_score": 2,
          "first_wrong_step": None, "message": ""}]}]
     from derivcheck import REGISTRY
@@ -279,7 +280,14 @@ def test_answer_sets_are_shown_per_question():
     assert "answer set 003" in overview and "2 / 4" in overview and 'href="#q-ift6135-h22/4.3"' in overview
     q = page.split('id="q-ift6135-h22/4.3"')[1].split("<section")[0]
     assert "How each answer set answered it" in q and "step 3" in q and "drops the stretch factor" in q
+    q41 = page.split('id="q-ift6135-h22/4.1"')[1].split("<section")[0]
+    assert "b-correct" in q41 and "answer set 003 (2/2)" in q41
     assert "b-incorrect" in q
+    # the derivation is shown as math, its first wrong step (0-based index 2: the third) marked in words
+    steps = re.search(r'<ol class="steps">(.*?)</ol>', q, re.S).group(1)
+    items = re.findall(r"<li(?: class=\"wrong\")?>.*?</li>", steps, re.S)
+    assert len(items) == 3 and "first wrong step" in items[2] and "wrong" not in items[0]
+    assert "<math" in steps and "\\|" not in "".join(_visible_math_text(steps))
 
 
 def test_answer_sets_missing_module_is_said_not_an_error(monkeypatch):
