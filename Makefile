@@ -22,10 +22,11 @@ report: $(STAMP)
 	exit $$status
 
 # the test suite also runs the Dask LocalCluster test and the live check page's tests, so it installs the
-# [dask] extra (light: ~35 MB, no compiler) and the [serve] extra (Starlette, uvicorn, httpx)
+# [dask] extra (light: ~35 MB, no compiler), the [serve] extra (Starlette, uvicorn, httpx) and the
+# [browser] extra (Playwright, which drives Debian's chromium where it is installed; else those tests skip)
 TEST_STAMP := $(VENV)/.test-extras-stamp
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dask,serve]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dask,serve,browser]'
 	touch $(TEST_STAMP)
 
 ## the test suite: machinery tests, every symbolic check, every quick numeric confirmation
@@ -39,6 +40,7 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/grading_bench.py
 	$(BIN)/python benchmarks/report_size.py
 	$(BIN)/python benchmarks/serve_bench.py
+	$(BIN)/python benchmarks/batch_bench.py
 
 ## build outputs only (and the old in-folder cache); the results store is left alone
 clean:

@@ -20,7 +20,9 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 VERDICTS = {"correct", "incorrect", "partial", "unparseable", "needs-human", "unknown-question", "timeout",
             "unanswered"}
@@ -54,19 +56,16 @@ MIX = [
 def start_server(workers: int, time_limit: float) -> tuple:
     cmd = [sys.executable, "-m", "derivcheck.cli", "serve", "--host", "127.0.0.1", "--port", "0",
            "--workers", str(workers), "--time-limit", str(time_limit)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tempfile.NamedTemporaryFile("w+", prefix="serve-bench-", suffix=".log", delete=False)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 300
-    lines = []
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        m = re.search(r"running on http://(127\.0\.0\.1:\d+)", line, re.I)
+    while time.monotonic() < deadline and proc.poll() is None:
+        m = re.search(r"running on http://(127\.0\.0\.1:\d+)", Path(log.name).read_text(), re.I)
         if m:
-            return proc, f"http://{m.group(1)}"
+            return proc, f"http://{m.group(1)}", log.name
+        time.sleep(0.2)
     proc.kill()
-    raise SystemExit("the server did not start:\n" + "".join(lines))
+    raise SystemExit("the server did not start:\n" + Path(log.name).read_text())
 
 
 async def run_load(url: str, clients: int, total: int, max_seconds: float) -> dict:
@@ -121,7 +120,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-seconds", type=float, default=300.0)
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    proc, url = start_server(args.workers, args.time_limit)
+    proc, url, log = start_server(args.workers, args.time_limit)
     startup = time.perf_counter() - t0
     try:
         import httpx
@@ -163,6 +162,10 @@ def main(argv=None) -> int:
     print(f"  lost {lost}, errors {len(res['problems'])}")
     for p in res["problems"][:10]:
         print(f"    {p}")
+    server_log = Path(log).read_text()
+    if res["problems"] or "Traceback" in server_log or "ERROR" in server_log:
+        print("  server log (tail):\n    " + "\n    ".join(server_log.splitlines()[-20:]))
+    Path(log).unlink(missing_ok=True)
     return 0 if lost == 0 and not res["problems"] and not solo["problems"] else 1
 
 

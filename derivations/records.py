@@ -272,10 +272,30 @@ def _questions_of(cid: str, data: dict) -> tuple:
     return tuple(qs)
 
 
+_REGISTERED: dict = {}  # id(registry) -> the data-claim IDs this module registered there
+
+
+def _unregister(registry: Registry, cid: str) -> None:
+    """Drop a data claim whose record is gone (its questions file was removed from the catalogue)."""
+    remove = getattr(registry, "remove", None)
+    if remove is not None:
+        remove(cid)
+        return
+    registry._claims.pop(cid, None)  # noqa: SLF001 - the registry has no public removal (yet)
+    registry._confirmations.pop(cid, None)  # noqa: SLF001
+
+
 def register_all(registry: Registry = REGISTRY) -> list:
-    """Register every data claim of the catalogue (idempotent); returns the registered IDs."""
+    """Register every data claim of the catalogue (idempotent), and drop the ones this module registered
+    earlier whose records are gone; returns the registered IDs."""
     from derivcheck.registry import stable_seed
 
+    current = set(catalogue.catalogue().claims)
+    mine = _REGISTERED.setdefault(id(registry), set())
+    for cid in sorted(mine - current):
+        _unregister(registry, cid)
+        PROBLEMS.pop(cid, None)
+    mine &= current
     done = []
     for cid, rec in catalogue.catalogue().claims.items():
         data = rec.data
@@ -306,6 +326,7 @@ def register_all(registry: Registry = REGISTRY) -> list:
             PROBLEMS[cid] = f"{rec.source}: data claim {cid} is not registered: {exc}"
             continue
         PROBLEMS.pop(cid, None)
+        mine.add(cid)
         done.append(cid)
     return done
 

@@ -5,7 +5,7 @@
     derivcheck report [-o FILE] [--only PATTERN] [--results FILE] [--run [--full]]
     derivcheck grade SUBMISSION.yaml [--format json|gradescope|html] [-o FILE]
     derivcheck check QID --answer TEXT [--json]
-    derivcheck serve [--host 127.0.0.1] [--port 8000] [--audience student|staff] [--questions FILE]
+    derivcheck serve [--host 127.0.0.1] [--port 8000] [--audience student|staff] [--only PATTERN]
 
 Exit codes: 0 every selected claim verified (or symbolic-only), 1 some claim
 failed or was inconclusive, 2 usage error (bad pattern, unreadable file).

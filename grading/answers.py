@@ -44,6 +44,12 @@ catalogue.on_change(engine.cache_clear)  # a questions file added or removed may
 
 # -- labels ----------------------------------------------------------------------
 _LABEL_STRIP = re.compile(r"^[\s(\[]*(.*?)[\s)\].:]*$")
+#: 'option b', 'answer: (b)', 'choice B.'
+_LABEL_PREFIX = re.compile(r"^\s*(?:option|answer|choice|ans)\b\s*[:.=\-]?\s*", re.I)
+#: a label as the sheets print it before an option's text: '(b) text', 'b) text', 'B. text', 'ii: text', 'yes, because'
+_LEADING_LABEL = re.compile(r"^\s*[(\[]?\s*([a-z0-9][a-z0-9-]*)\s*(?:[)\]]|[.:,;!]\s|[.:,;!]$|\s-+\s)", re.I)
+#: words that make a short phrase a hedge, not a choice ('no idea', 'not sure', 'a or b')
+_HEDGES = {"idea", "sure", "unsure", "know", "either", "neither", "both", "or", "not", "never", "unknown", "?"}
 
 
 def _label(x: Any) -> str:
@@ -54,27 +60,71 @@ def _label(x: Any) -> str:
     return m.group(1).strip() if m else s
 
 
+def _option(x: Any, options: list) -> tuple:
+    """(label, note): the option a student's text names, read the way the sheets print options
+    ('(b)', 'b)', 'B.', 'option b', '(b) the text of b', 'reverse KL'); the plain label when none fits."""
+    plain = _label(x)
+    if not options or plain in options or isinstance(x, bool):
+        return plain, ""
+    text = _LABEL_PREFIX.sub("", str(x).strip())
+    if _label(text) in options:
+        return _label(text), ""
+    m = _LEADING_LABEL.match(text)
+    if m and m.group(1).lower() in options:
+        return m.group(1).lower(), f"{text[:60]!r} read as option {m.group(1).lower()}"
+    words = [w for w in re.split(r"[\s,;:.!()\[\]]+", text.lower()) if w]
+    named = [w for w in words if w in options]
+    if len(set(named)) == 1 and len(words) <= 4 and not (set(words) & _HEDGES) and "?" not in text \
+            and not all(len(o) == 1 for o in options):
+        return named[0], f"{text[:60]!r} read as option {named[0]}"
+    return plain, ""
+
+
+def _key_name(k: Any, keys: list) -> tuple:
+    """(key, note): a mapping key as the student wrote it ('Scenario 1', '1)', 'Colour') -> the record's key."""
+    plain = _label(k)
+    if not keys or plain in keys:
+        return plain, ""
+    squash = {re.sub(r"[^a-z0-9]", "", key): key for key in keys}
+    mine = re.sub(r"[^a-z0-9]", "", plain)
+    if mine in squash:
+        return squash[mine], ""
+    if mine.isdigit():  # '1)' or '(2)': the scenario numbered so
+        ends = [key for key in keys if re.sub(r"\D", "", key) == mine]
+        if len(ends) == 1:
+            return ends[0], f"'{k}' read as {ends[0]}"
+    import difflib
+
+    close = difflib.get_close_matches(mine, list(squash), n=2, cutoff=0.8)
+    if len(close) == 1:
+        return squash[close[0]], f"'{k}' read as {squash[close[0]]}"
+    return plain, ""
+
+
 @grades("choice")
 def _grade_choice(q, entry, answer, deadline) -> Result:
     if isinstance(answer, (list, dict)):
         return Result(q.id, UNPARSEABLE, 0.0, q.points, f"expected one option label, got a {type(answer).__name__}")
-    given = _label(answer)
     options = [o.lower() for o in q.options]
+    given, note = _option(answer, options)
     if options and given not in options:
         return Result(q.id, UNPARSEABLE, 0.0, q.points,
-                      f"{str(answer)!r} is not one of the options ({', '.join(q.options)})")
+                      f"{str(answer)[:200]!r} is not one of the options ({', '.join(q.options)})")
+    note = f" ({note})" if note else ""
     if given == entry.labels:
-        return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct", method="option label")
-    return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label"),
-                          q, given, entry.labels)
+        return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct{note}", method="option label")
+    return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect{note}",
+                                 method="option label"), q, given, entry.labels)
 
 
-def _as_label_list(answer) -> Optional[list]:
+def _as_label_list(answer, options: Optional[list] = None) -> Optional[list]:
+    if isinstance(answer, dict) and all(v is None for v in answer.values()):
+        answer = list(answer)  # '{a, b}' read by YAML as a mapping without values
     if isinstance(answer, (list, tuple, set)):
-        return [_label(a) for a in answer]
+        return [_option(a, options or [])[0] for a in answer]
     if isinstance(answer, str):
-        parts = [p for p in re.split(r"[\s,;{}\\]+", answer) if p]
-        return [_label(p) for p in parts]
+        parts = [p for p in re.split(r"[\s,;{}\\&]+|\band\b", answer) if p and p.strip()]
+        return [_option(p, options or [])[0] for p in parts]
     if isinstance(answer, (int, float, bool)):
         return [_label(answer)]
     return None
@@ -82,10 +132,10 @@ def _as_label_list(answer) -> Optional[list]:
 
 @grades("choices", yaml_text=True)
 def _grade_choices(q, entry, answer, deadline) -> Result:
-    given = _as_label_list(answer)
+    options = [o.lower() for o in q.options]
+    given = _as_label_list(answer, options)
     if given is None:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, "expected a list of option labels")
-    options = [o.lower() for o in q.options]
     bad = [g for g in given if options and g not in options]
     if bad:
         return Result(q.id, UNPARSEABLE, 0.0, q.points,
@@ -112,8 +162,14 @@ def _grade_mapping(q, entry, answer, deadline) -> Result:
     if not isinstance(answer, dict):
         return Result(q.id, UNPARSEABLE, 0.0, q.points,
                       f"expected a mapping {{{', '.join(k + ': ...' for k in q.keys)}}}")
-    given = {_label(k): _label(v) for k, v in answer.items()}
     options = [o.lower() for o in q.options]
+    keys_known = [k.lower() for k in q.keys] or [str(k) for k in entry.labels]
+    given, notes = {}, []
+    for k, v in answer.items():
+        name, n1 = _key_name(k, keys_known)
+        value, n2 = _option(v, options)
+        given[name] = value
+        notes.extend(n for n in (n1, n2) if n)
     bad = [f"{k}: {v}" for k, v in given.items() if options and v not in options]
     if bad:
         return Result(q.id, UNPARSEABLE, 0.0, q.points,
@@ -131,6 +187,7 @@ def _grade_mapping(q, entry, answer, deadline) -> Result:
         parts.append(f"missing: {', '.join(missing)}")
     if extra:
         parts.append(f"ignored unknown keys: {', '.join(extra)}")
+    parts.extend(dict.fromkeys(notes))
     if len(right) == len(keys):
         return Result(q.id, CORRECT, q.points, q.points, "every entry correct" + (
             f" ({'; '.join(parts)})" if parts else ""), method="option labels")
@@ -559,13 +616,43 @@ def _grade_set(q, entry, answer, deadline) -> Result:
                            lambda e: eng.same_multiset(list(e.args), entry.items, deadline=deadline))
 
 
-def _grade_label_set(q, entry, answer) -> Result:
+_PAIR = re.compile(r"[(\[{]\s*(\d)\s*,\s*(\d)\s*[)\]}]|(?<!\d)(\d)\s*-\s*(\d)(?!\d)")
+
+
+_SUBSCRIPTED = re.compile(r"[A-Za-z]*\\?_\{\s*(\d)\s*,?\s*(\d)\s*\}")
+
+
+def _grid_label(item: Any) -> Any:
+    """A pixel written another way -> its row-column label: (3,3), [3, 3], x_{33}, x_{3,3}, p33, 3-3 -> '33'."""
+    if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(v, int) for v in item):
+        return f"{item[0]}{item[1]}"
+    text = str(item).strip()
+    m = re.fullmatch(r"[A-Za-z]*\\?_?\{?\s*(\d)\s*,?\s*(\d)\s*\}?|[(\[]\s*(\d)\s*,\s*(\d)\s*[)\]]|(\d)\s*-\s*(\d)",
+                     text)
+    if m:
+        return "".join(g for g in m.groups() if g)
+    return item
+
+
+def _label_items(answer: Any, grid: bool) -> Optional[list]:
+    if isinstance(answer, dict) and all(v is None for v in answer.values()):
+        answer = list(answer)  # '{11, 12}' read by YAML as a mapping without values
     if isinstance(answer, (list, tuple, set)):
-        given = [normalize_label(a) for a in answer]
-    elif isinstance(answer, (str, int)):
-        given = [p for p in re.split(r"[\s,;{}\\\[\]()]+", str(answer)) if p]
-        given = [normalize_label(p) for p in given]
-    else:
+        return [normalize_label(_grid_label(a) if grid else a) for a in answer]
+    if isinstance(answer, (str, int)):
+        text = str(answer)
+        if grid:  # pairs and subscripts first, so '(1,1), x_{1,2}' is not split inside a label
+            text = _SUBSCRIPTED.sub(lambda m: " " + m.group(1) + m.group(2) + " ", text)
+            text = _PAIR.sub(lambda m: " " + "".join(g for g in m.groups() if g) + " ", text)
+        parts = [p for p in re.split(r"[\s,;{}\\\[\]()]+|\band\b", text) if p]
+        return [normalize_label(_grid_label(p) if grid else p) for p in parts]
+    return None
+
+
+def _grade_label_set(q, entry, answer) -> Result:
+    grid = bool(entry.items) and all(re.fullmatch(r"\d\d", str(k)) for k in entry.items)
+    given = _label_items(answer, grid)
+    if given is None:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, "expected a list of labels")
     chosen, key = set(given), set(entry.items)
     if chosen == key:

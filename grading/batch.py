@@ -115,9 +115,19 @@ def error_report(name: str, err: SubmissionError, assignment: Optional[str] = No
     return rep
 
 
+@functools.lru_cache(maxsize=1)
+def _memo():
+    """This process's memo of graded answers (a batch repeats many answers; grading is deterministic)."""
+    from .api import AnswerMemo
+
+    return AnswerMemo()
+
+
 def grade_source(name: str, data: Optional[bytes], *, time_limit_s: Optional[float] = None,
-                 assignment: Optional[str] = None, read_error: Optional[dict] = None) -> GradeReport:
-    """Grade one submission's bytes; never raises (an unreadable file gives a report with ``error``)."""
+                 assignment: Optional[str] = None, read_error: Optional[dict] = None,
+                 memo: bool = True) -> GradeReport:
+    """Grade one submission's bytes; never raises (an unreadable file gives a report with ``error``).
+    ``memo``: reuse this process's results for answers already graded (same question, same answer)."""
     from .api import DEFAULT_TIME_LIMIT_S, grade
     from .keys import AnswerKeyError
 
@@ -125,7 +135,8 @@ def grade_source(name: str, data: Optional[bytes], *, time_limit_s: Optional[flo
     if read_error is not None:
         return error_report(name, SubmissionError(**read_error), assignment)
     try:
-        rep = grade(data, name=name, time_limit_s=time_limit_s or DEFAULT_TIME_LIMIT_S, assignment=assignment)
+        rep = grade(data, name=name, time_limit_s=time_limit_s or DEFAULT_TIME_LIMIT_S, assignment=assignment,
+                    memo=_memo() if memo else None)
     except SubmissionError as exc:
         rep = error_report(name, exc, assignment)
     except AnswerKeyError:

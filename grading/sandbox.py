@@ -252,6 +252,7 @@ def denied_paths() -> list:
 
 class _Worker:
     def __init__(self):
+        self.err = None
         self.proc: Optional[subprocess.Popen] = None
         self.buf = bytearray()
         self.info: dict = {}
@@ -265,15 +266,28 @@ class _Worker:
         home = tempfile.gettempdir()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "LANG": "C.UTF-8",
                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        self.err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-I", "-c", boot], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=home, env=env,
+                                     stdout=subprocess.PIPE, stderr=self.err, cwd=home, env=env,
                                      start_new_session=True, close_fds=True)
         self.buf = bytearray()
-        msg = self._read(time.monotonic() + WORKER_START_S)
+        try:
+            msg = self._read(time.monotonic() + WORKER_START_S)
+        except (SandboxError, TimeoutError, ValueError) as exc:
+            tail = self._stderr_tail()
+            self.close()
+            raise SandboxError(f"the sandbox worker did not start ({exc}){': ' + tail if tail else ''}") from None
         if not msg.get("ready"):
             self.close()
             raise SandboxError(f"the sandbox worker did not start: {msg}")
         self.info = msg
+
+    def _stderr_tail(self) -> str:
+        try:
+            self.err.seek(0)
+            return self.err.read()[-800:].decode("utf-8", "replace").strip()
+        except (OSError, AttributeError):
+            return ""
 
     def _read(self, deadline: float) -> dict:
         fd = self.proc.stdout.fileno()
@@ -321,7 +335,7 @@ class _Worker:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:  # pragma: no cover
                 pass
-            for f in (self.proc.stdin, self.proc.stdout):
+            for f in (self.proc.stdin, self.proc.stdout, self.err):
                 try:
                     f.close()
                 except OSError:

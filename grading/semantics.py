@@ -214,6 +214,9 @@ class Resolver:
             return Expr("ident", (), None)
         if self.ctx.var(name) is not None:
             self.error(f"{name} is a variable of integration/expectation here and has no value of its own", s)
+        local = getattr(self, "local", None)
+        if local and canonical(name) in local:  # a name the derivation defined itself
+            return local[canonical(name)]
         if not self.trusted and name in free_index_names(self.ctx):
             return Expr("bound", (), name)  # a free index (d_{ij} = 1 - z_i^T z_j holds for every i, j)
         self.error(f"unknown symbol {_show(name)}; this question's notation: {self.known_names()}", s)
@@ -527,6 +530,9 @@ class Resolver:
         name = build_name(s)
         if name is not None and (self.ctx.lookup(name) is not None or name in self.bound):
             return self.name_expr(name, s)
+        local = getattr(self, "local", None)
+        if name is not None and local and canonical(name) in local:
+            return local[canonical(name)]
         fam = self.family_member(s)
         if fam is not None:
             return fam
@@ -593,6 +599,11 @@ class Resolver:
         name = build_name(s)
         if name is not None and self.ctx.lookup(name) is not None:
             return self.name_expr(name, s)
+        if base.kind == "call" and not self._is_application(base):
+            # a (b)^T, a (b)^2: the superscript belongs to the bracket it follows, not to the product
+            facs = [f for f, _ in self._item_factors(base.args[0])]
+            last = self.r_sup(S("sup", (base.args[1], arg), pos=base.args[1].pos, end=s.end))
+            return X.mul(*facs, last)
         if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T" and self.ctx.lookup("T") is None):
             return _transpose(self.r(base))
         if arg.kind == "invtop":
@@ -889,9 +900,11 @@ def _show(name: str) -> str:
 # --------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------
-def resolve(tree: S, ctx: Context, *, choices=(), trusted: bool = False, text: str = "", bound=()) -> tuple:
+def resolve(tree: S, ctx: Context, *, choices=(), trusted: bool = False, text: str = "", bound=(),
+            local=None) -> tuple:
     res = Resolver(ctx, choices, trusted, text)
     res.bound.extend(bound)
+    res.local = dict(local or {})
     e = res.r(tree)
     return e, res.points
 
@@ -918,15 +931,16 @@ def definition(ctx: Context, name: str) -> Optional[Expr]:
     return cache[obj.name]
 
 
-def readings_of_tree(tree: S, ctx: Context, text: str = "") -> list:
-    """Every reading of a parsed answer (one unless the notation is ambiguous)."""
-    first, points = resolve(tree, ctx, text=text)
+def readings_of_tree(tree: S, ctx: Context, text: str = "", local=None) -> list:
+    """Every reading of a parsed answer (one unless the notation is ambiguous).  ``local``: names a
+    derivation introduced itself (``A := ...``), canonical name -> expression."""
+    first, points = resolve(tree, ctx, text=text, local=local)
     if not points:
         return [Reading(first, (), ())]
     n = min(len(points), MAX_AMBIGUITIES)
     out = []
     for combo in itertools.product((0, 1), repeat=n):
-        e, pts = resolve(tree, ctx, choices=combo, text=text)
+        e, pts = resolve(tree, ctx, choices=combo, text=text, local=local)
         labels = tuple(pts[i][1 + combo[i]] for i in range(min(n, len(pts))))
         if any(r.expr == e for r in out):
             continue
@@ -934,5 +948,5 @@ def readings_of_tree(tree: S, ctx: Context, text: str = "") -> list:
     return out
 
 
-def readings(text: str, ctx: Context) -> list:
-    return readings_of_tree(parse(text), ctx, text)
+def readings(text: str, ctx: Context, local=None) -> list:
+    return readings_of_tree(parse(text), ctx, text, local=local)

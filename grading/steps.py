@@ -28,6 +28,15 @@ can); inequalities are checked as inequalities.  The derivation is
 * ``unparseable`` at the first step that cannot be read (the other steps are
   still checked and reported).
 
+Whether a chain *reaches* the target is decided on free instances
+(:class:`FreeEvaluator`: definitions opaque, densities unnormalised, a joint's
+marginals independent), because every side of a true equality chain has the
+target's value; only the form tells a finished derivation from one that stops
+half-way.  Free indices (``d_{ij}^2 = 1 - z_i^\top z_j``) are quantified over all
+values; a flow's paired points (x = F(u)) are compared point by point; notation
+the grammar lacks is rewritten by the question's ``rewrites`` (plain regular
+expressions on the text, nothing is evaluated).
+
 The relation asked for (the "target") is read from the question's
 ``derivation:`` block of the catalogue (``derivcheck/questions.yaml``); it is
 shown to staff only (``Result.staff``).  Student-facing text shows the
@@ -38,7 +47,6 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -264,6 +272,7 @@ class Link:
     confirmed_by: str = ""
     counterexample: Optional[dict] = None
     slip: str = ""
+    defines: bool = False  # "NEW := expr": a definition, not a relation to check
 
 
 @dataclass
@@ -329,11 +338,11 @@ def wrap_integrands(text: str, variables) -> str:
     return "".join(out)
 
 
-def _read_side(text: str, ctx: Context) -> Side:
+def _read_side(text: str, ctx: Context, local: Optional[dict] = None) -> Side:
     if not text.strip():
         return Side(text, error="an empty side")
     try:
-        rds = readings(wrap_integrands(text, ctx.axis_names), ctx)
+        rds = readings(wrap_integrands(text, ctx.axis_names), ctx, local=local)
     except TooCostly:
         raise
     except ParseError as exc:
@@ -341,7 +350,27 @@ def _read_side(text: str, ctx: Context) -> Side:
     return Side(text, rds[0].expr, alternatives=tuple(r.expr for r in rds[1:]))
 
 
-def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpec"] = None) -> Step:
+def _defined_name(text: str, ctx: Context) -> Optional[str]:
+    """The name a step defines when its first side is a new symbol (``A := ...``, ``\\mathcal{L}_{VAE} = ...``):
+    a plain (sub/superscripted) name that is not part of the question's notation."""
+    from .context import canonical
+    from .semantics import build_name
+    from .syntax import parse
+
+    try:
+        tree = parse(text)
+    except ParseError:
+        return None
+    name = build_name(tree)
+    if name is None or ctx.lookup(name) is not None or ctx.var(name) is not None:
+        return None
+    return canonical(name)
+
+
+def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpec"] = None,
+               local: Optional[dict] = None) -> Step:
+    """Read one step; a step ``NEW := expr`` (or ``NEW = expr``) adds NEW to ``local`` for the later steps."""
+    local = {} if local is None else local
     step = Step(index, raw)
     text = _clean(raw)
     if spec is not None:
@@ -352,10 +381,10 @@ def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpe
         step.note = f"argmax over {', '.join(sorted(set(argmax_vars)))}"
     sides, rels = split_relations(text)
     if not rels:
-        step.start = _read_side(sides[0], ctx)
+        step.start = _read_side(sides[0], ctx, local)
         return step
     first = sides[0]
-    step.start = _read_side(first, ctx) if first.strip() else None
+    step.start = _read_side(first, ctx, local) if first.strip() else None
     left = step.start
     for rel, side_text in zip(rels, sides[1:]):
         up_to_const = bool(argmax_vars)
@@ -363,9 +392,21 @@ def _read_step(index: int, raw: str, ctx: Context, spec: Optional["DerivationSpe
         if m:
             side_text = side_text[m.end():]
             up_to_const = True
-        right = _read_side(side_text, ctx)
+        right = _read_side(side_text, ctx, local)
         step.links.append(Link(left, rel, right, up_to_constant=up_to_const))
         left = right
+    if step.start is not None and not step.start.ok and step.links and step.links[0].rel in ("=", ":=") \
+            and step.links[0].right.ok and not argmax_vars:
+        name = _defined_name(first, ctx)
+        if name is not None and name not in local:
+            local[name] = step.links[0].right.expr
+            step.links[0].verdict = HOLDS
+            step.links[0].message = f"defines {first.strip()} (used as such in the later steps)"
+            step.links[0].confirmed_by = "definition"
+            step.note = f"defines {first.strip()}"
+            step.start = None
+            step.links[0].left = None
+            step.links[0].defines = True
     return step
 
 
@@ -921,11 +962,12 @@ def check_steps(q, spec: DerivationSpec, answer: Any, deadline: float) -> Result
         return Result(q.id, UNPARSEABLE, 0.0, q.points, "no steps given")
     if len(texts) > MAX_STEPS:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, f"{len(texts)} steps; at most {MAX_STEPS} are checked")
-    steps = [_read_step(i, t, ctx, spec) for i, t in enumerate(texts)]
+    local: dict = {}
+    steps = [_read_step(i, t, ctx, spec, local) for i, t in enumerate(texts)]
     # continuations pick up the previous step's last side
     prev_last: Optional[Side] = None
     for st in steps:
-        if st.links and st.start is None:
+        if st.links and st.start is None and not st.links[0].defines:
             st.links[0].left = prev_last
         if st.links:
             prev_last = st.links[-1].right
@@ -933,6 +975,8 @@ def check_steps(q, spec: DerivationSpec, answer: Any, deadline: float) -> Result
             prev_last = st.start
     for st in steps:
         for lk in st.links:
+            if lk.defines:
+                continue
             _judge_link(lk, eng, spec, deadline)
             if lk.verdict == FAILS and not lk.slip:
                 note = _slip_note(q, lk, ctx, eng)
@@ -950,7 +994,6 @@ def _step_verdict(st: Step) -> None:
         else:
             st.verdict, st.message = UNCHECKED, "an expression without a relation: nothing to check"
         return
-    readable_links = [lk for lk in st.links if lk.verdict != UNCHECKED or lk.left is None or lk.left.ok]
     order = [FAILS, UNREADABLE, HUMAN]
     for v in order:
         bad = [lk for lk in st.links if lk.verdict == v]
@@ -973,7 +1016,6 @@ def _step_verdict(st: Step) -> None:
         return
     st.verdict = UNCHECKED
     st.message = next((lk.message for lk in st.links if lk.verdict == UNCHECKED), "not checked")
-    del readable_links
 
 
 def _step_record(st: Step) -> dict:

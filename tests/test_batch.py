@@ -3,6 +3,7 @@ Dask giving the serial results; atomic output; a 1,000-file batch interrupted an
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,39 @@ def test_dask_missing_is_a_usage_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(builtins, "__import__", no_dask)
     assert run_cli("grade", str(p), "--dask", "tcp://127.0.0.1:1") == 2
     assert "derivcheck[dask]" in capsys.readouterr().err
+
+
+def test_memo_of_repeated_answers_gives_the_same_results(tmp_path):
+    from derivcheck.grading.api import AnswerMemo, grade
+
+    memo = AnswerMemo()
+    sub = {"student": "a", "answers": {"ift6135-h22/4.1": A_OK, "ift6135-h22/5.2": r"F_{12} - F_1 W_p",
+                                       "ift6135-h22/4.3.behaviour": "cycle"}}
+    plain = grade(sub)
+    first, second = grade(sub, memo=memo), grade(dict(sub, student="b"), memo=memo)
+    assert memo.hits == 3 and memo.misses == 3
+    for rep in (first, second):
+        assert [(r.question, r.verdict, r.score, r.message) for r in rep.results] == \
+            [(r.question, r.verdict, r.score, r.message) for r in plain.results]
+    second.results[0].message = "changed"
+    assert grade(sub, memo=memo).results[0].message != "changed"  # copies, never shared objects
+
+
+_REAL_TASK = batch._task
+
+
+def _dies_on_bob(name, data, options):
+    """A task that kills its worker process on one submission (module level: the pool pickles it by name)."""
+    if name.endswith("bob.json"):
+        os._exit(1)
+    return _REAL_TASK(name, data, options)
+
+
+def test_a_worker_that_dies_loses_no_student(tmp_path, monkeypatch):
+    """A worker killed mid-batch (out of memory, a signal): what it had not finished is graded here."""
+    paths = [str(p) for p in write_class(tmp_path)]
+    monkeypatch.setattr(batch, "_task", _dies_on_bob)
+    got = dict(grade_many(paths, jobs=2))
+    assert sorted(got) == list(range(len(paths)))
+    serial = {i: comparable(r) for i, r in grade_many(paths, jobs=1)}
+    assert {i: comparable(r) for i, r in got.items()} == serial

@@ -24,6 +24,7 @@ def extra(tmp_path, monkeypatch):
     load_all(REGISTRY)
     yield
     catalogue.reset_questions()
+    assert not [c.id for c in REGISTRY if c.id.startswith("extra.")]  # the data claims leave with their file
 
 
 def _write(tmp_path, text, name="more.yaml"):
@@ -230,16 +231,13 @@ def test_every_extra_reference_and_option_key_verifies(extra):
 
 
 def _extra_examples():
-    catalogue.use_questions(EXTRA)
-    try:
-        for qid, q in questions().items():
-            if qid.startswith("extra-dl/"):
-                for a in q.spec.accept:
-                    yield pytest.param(qid, a, True, id=f"{qid}:accept:{str(a)[:30]}")
-                for a in q.spec.reject:
-                    yield pytest.param(qid, a, False, id=f"{qid}:reject:{str(a)[:30]}")
-    finally:
-        catalogue.reset_questions()
+    """The extra assignment's accept/reject examples, read from its file (collection loads nothing)."""
+    path = EXTRA / "questions.yaml"
+    for qid, q in catalogue.parse_catalogue(path.read_text(encoding="utf-8"), str(path)).items():
+        for a in q.spec.get("accept") or ():
+            yield pytest.param(qid, a, True, id=f"{qid}:accept:{str(a)[:30]}")
+        for a in q.spec.get("reject") or ():
+            yield pytest.param(qid, a, False, id=f"{qid}:reject:{str(a)[:30]}")
 
 
 @pytest.mark.parametrize("qid, answer, right", list(_extra_examples()))
@@ -344,3 +342,36 @@ def test_check_and_grade_take_questions(tmp_path, monkeypatch, capsys):
     finally:
         catalogue.reset_questions()
     assert main(["check", "x/y", "--answer", "1", "--questions", str(tmp_path / "nope.yaml")]) == 2
+
+
+def test_a_file_that_is_not_yaml_fails_alone(more, tmp_path):
+    more("hw9:\n  a: {kind: text\n", name="broken.yaml")
+    assert any("broken.yaml" in p and "not valid YAML" in p for p in catalogue.problems())
+    assert question("ift6135-h22/4.1").kind == "matrix"
+
+
+def test_a_data_claim_that_cannot_be_read_is_inconclusive_not_a_crash(more):
+    more("""
+claims:
+  hw9.bad:
+    questions: [hw9/e]
+    context: {objects: {a: real}}
+    lhs: 'a +'
+    rhs: 'a'
+hw9:
+  e: {kind: text, points: 1}
+""")
+    load_all(REGISTRY)
+    from derivcheck.runner import verify
+
+    out = verify([REGISTRY.get("hw9.bad")], registry=REGISTRY)[0]
+    assert out.status == "inconclusive" and "cannot be read" in out.symbolic.detail
+
+
+def test_a_data_claim_naming_an_unknown_question_is_reported_not_registered(more):
+    from derivcheck.derivations import records
+
+    more("claims:\n  hw9.lost:\n    questions: [hw9/nothing]\n    context: {objects: {a: real}}\n"
+         "    lhs: 'a'\n    rhs: 'a'\n")
+    load_all(REGISTRY)
+    assert "hw9.lost" not in REGISTRY and "hw9/nothing" in records.PROBLEMS["hw9.lost"]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from _serve_helpers import LiveServer, web_stack_or_skip
@@ -23,7 +24,7 @@ import httpx  # noqa: E402
 from derivcheck.grading.api import check as grade_one  # noqa: E402
 from derivcheck.grading.api import grade  # noqa: E402
 from derivcheck.web import jobs  # noqa: E402
-from derivcheck.web.app import Config, read_question_file  # noqa: E402
+from derivcheck.web.app import Config, select_questions  # noqa: E402
 from derivcheck.web.pool import CheckPool, HardTimeout, WorkerFailed  # noqa: E402
 
 MATRIX_Q = "ift6135-h22/4.1"
@@ -177,17 +178,20 @@ def test_pages(student, staff):
     assert get(staff, "/staff/report").status_code == 200
 
 
-def test_staff_report_renders_saved_results(tmp_path):
-    doc = {"claims": [], "summary": {"claims": 0, "verified": 0, "symbolic-only": 0, "failed": 0,
-                                     "inconclusive": 0, "numeric_missing": 0, "ok": True},
-           "profile": "quick", "policy": {}}
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps(doc))
-    from derivcheck.web import app as web_app
+def test_staff_report_renders_saved_results(staff, student, tmp_path, monkeypatch, registry):
+    from derivcheck.runner import document, verify
 
-    html = web_app._report_html(str(path))
-    assert html is None or "<html" in html.lower()  # a minimal document renders or is refused, never raises
-    assert web_app._report_html(str(tmp_path / "missing.json")) is None
+    claims = registry.select("gan_dynamics.eigenvalue_modulus")
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(document(verify(claims, registry=registry))))
+    monkeypatch.setattr(staff.state.config, "results_file", str(path))
+    r = get(staff, "/staff/report")
+    assert r.status_code == 200 and "<html" in r.text.lower() and "gan_dynamics.eigenvalue_modulus" in r.text
+    missing = tmp_path / "none.json"
+    monkeypatch.setattr(staff.state.config, "results_file", str(missing))
+    r = get(staff, "/staff/report")
+    assert r.status_code == 200 and "derivcheck verify" in r.text and str(missing) in r.text
+    assert get(student, "/staff/report").status_code == 403
 
 
 # --------------------------------------------------------------------------
@@ -411,25 +415,26 @@ def test_pool_hard_limit_replaces_a_stuck_worker():
 # --------------------------------------------------------------------------
 # configuration and the command line
 # --------------------------------------------------------------------------
-def test_questions_file(tmp_path):
+def test_only_pattern():
     from derivcheck.grading.questions import questions
 
-    f = tmp_path / "q.yaml"
-    f.write_text("- ift6135-h22/4.1\n- mit-hw4\n")
-    got = read_question_file(str(f), questions())
-    assert "ift6135-h22/4.1" in got and "mit-hw4/4c" in got and "ift6135-h22/5.2" not in got
-    f.write_text("ift6135-h22/4.1\nift6135-h22/4.2\n")
-    assert read_question_file(str(f), questions()) == ("ift6135-h22/4.1", "ift6135-h22/4.2")
-    f.write_text("- ift6135-h22/77\n")
-    with pytest.raises(ValueError, match="unknown"):
-        read_question_file(str(f), questions())
+    got = select_questions("ift6135-h22/4.*", questions())
+    assert "ift6135-h22/4.1" in got and "ift6135-h22/4.3.behaviour" in got and "ift6135-h22/5.2" not in got
+    got = select_questions("mit-hw4", questions())
+    assert got and all(q.startswith("mit-hw4/") for q in got)
+    assert select_questions(None, questions()) == tuple(questions())
+    with pytest.raises(ValueError, match="names no question"):
+        select_questions("ift6135-h22/77", questions())
 
 
-def test_cli_serve_starts_on_loopback_and_answers(tmp_path):
-    qfile = tmp_path / "q.yaml"
-    qfile.write_text("- ift6135-h22/4.1\n")
-    proc = subprocess.Popen([sys.executable, "-m", "derivcheck.cli", "serve", "--port", "0", "--workers", "1",
-                             "--questions", str(qfile)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+EXTRA = Path(__file__).resolve().parents[1] / "examples" / "extra-assignment" / "questions.yaml"
+
+
+def test_cli_serve_starts_on_loopback_and_answers():
+    """The real command: loopback by default, --only restricts, --questions adds an assignment's records."""
+    cmd = [sys.executable, "-m", "derivcheck.cli", "serve", "--port", "0", "--workers", "1",
+           "--only", "extra-dl/sigm*", "--questions", str(EXTRA)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None
         deadline = time.monotonic() + 240
@@ -443,10 +448,15 @@ def test_cli_serve_starts_on_loopback_and_answers(tmp_path):
                 url = line.split("http://", 1)[1].split()[0]
                 break
         assert url and url.startswith("127.0.0.1:"), "".join(lines)
-        r = httpx.post(f"http://{url}/api/check", json={"question": MATRIX_Q, "answer": MATRIX_RIGHT}, timeout=60)
-        assert r.json()["verdict"] == "correct"
+        qs = httpx.get(f"http://{url}/api/questions", timeout=60).json()["questions"]
+        assert [q["question"] for q in qs] == ["extra-dl/sigmoid"]
+        right = httpx.post(f"http://{url}/api/check", json={"question": "extra-dl/sigmoid", "answer": "s(1-s)"},
+                           timeout=60).json()
+        wrong = httpx.post(f"http://{url}/api/check", json={"question": "extra-dl/sigmoid", "answer": "s(1+s)"},
+                           timeout=60).json()
+        assert right["verdict"] == "correct" and wrong["verdict"] == "incorrect"
         r = httpx.post(f"http://{url}/api/check", json={"question": EXPR_Q, "answer": EXPR_RIGHT}, timeout=60)
-        assert r.json()["verdict"] == "unknown-question"  # not offered by this server
+        assert r.json()["verdict"] == "unknown-question" and "not offered" in r.json()["message"]
     finally:
         proc.terminate()
         proc.wait(timeout=20)

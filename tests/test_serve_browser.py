@@ -26,7 +26,7 @@ def _skip(reason: str):
 try:
     import playwright.sync_api  # noqa: F401
 except ImportError:
-    _skip("Playwright for Python is not installed (pip install playwright; .ci/run installs it)")
+    _skip("Playwright for Python is not installed (pip install -e '.[browser]'; make test installs it)")
 
 
 def _chromium() -> str:

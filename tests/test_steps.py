@@ -227,7 +227,7 @@ def test_the_student_never_sees_the_target():
 def test_grading_a_submission_with_a_derivation_and_a_broken_one():
     rep = api.grade({"student": "s", "answers": {"ift6135-a23/3.2b": JENSEN, "vae-simclr/1a": {"not": "a list"}}})
     verdicts = {r.question: r.verdict for r in rep.results}
-    assert verdicts == {"ift6135-a23/3.2b": "correct", "vae-simclr/1a": "unparseable"}
+    assert verdicts["ift6135-a23/3.2b"] == "correct" and verdicts["vae-simclr/1a"] == "unparseable"
 
 
 # --------------------------------------------------------------------------
@@ -443,3 +443,25 @@ def test_paired_points_of_a_flow_and_notation_variants():
     r = check("vae-simclr/1a", [r"\log p(x) = \mathbb{E}_{q}[\log p(x,z)] + H(q) + " + KL,
                                 r"= ELBO + " + KL])
     assert r.verdict == "correct", r.message
+
+
+def test_a_transpose_after_a_bracket_belongs_to_that_bracket():
+    """(a)(b)^T is a b^T, an outer product (it was read as (a b)^T)."""
+    steps = [r"J = \frac{1}{2}\mathbb{E}\left[\|W_p f_1 - f_2\|^2\right]",
+             r"= \frac{1}{2}\mathbb{E}\left[\operatorname{tr}\left((W_p f_1 - f_2)(W_p f_1 - f_2)^\top\right)\right]"]
+    r = check("ift6135-h22/5.1", steps)
+    assert r.details["steps"][1]["verdict"] == "holds", r.details["steps"][1]["message"]
+
+
+def test_a_name_the_derivation_defines_is_used_in_later_steps():
+    steps = [r"A := \mathbb{E}_{q(z|x)}\left[\log \frac{p(x,z)}{q(z|x)}\right]",
+             r"\log p(x) = \log \mathbb{E}_{q(z|x)}\left[\frac{p(x,z)}{q(z|x)}\right]",
+             r"\geq A",
+             r"= \mathcal{L}"]
+    r = check("ift6135-a23/3.2b", steps)
+    assert r.verdict == "correct", r.message
+    assert "defines A" in r.details["steps"][0]["message"]
+    wrong = [steps[0], steps[1], r"\leq A", steps[3]]
+    assert_wrong_at("ift6135-a23/3.2b", wrong, 2)
+    # a definition alone does not reach the result
+    assert check("ift6135-a23/3.2b", steps[:1]).verdict == "partial"

@@ -1,7 +1,8 @@
 """``derivcheck serve``: a live check page and a JSON API over the grader.
 
     pip install -e '.[serve]'
-    derivcheck serve [--host 127.0.0.1] [--port 8000] [--audience student|staff] [--questions FILE]
+    derivcheck serve [--host 127.0.0.1] [--port 8000] [--audience student|staff] [--questions FILE|DIR]
+                     [--only PATTERN]
 
 The web stack (Starlette on uvicorn) is the optional extra ``serve``; this
 module imports it only when the command runs.  The application is
@@ -24,8 +25,11 @@ def add_command(subparsers) -> None:
     s.add_argument("--audience", choices=["student", "staff"], default="student",
                    help="student (default): verdicts and messages only; staff: also keys, rubrics, the "
                         "verification report and the per-question view")
-    s.add_argument("--questions", metavar="FILE",
-                   help="offer only these questions (YAML list of IDs or assignments, or one per line)")
+    s.add_argument("--questions", action="append", metavar="FILE|DIR",
+                   help="more question records: a YAML file or a folder of them (repeatable); offered too")
+    s.add_argument("--only", metavar="PATTERN",
+                   help="offer only these questions: an assignment or question ID prefix, or a glob "
+                        "(e.g. 'ift6135-h22', 'ift6135-h22/4.*')")
     s.add_argument("--results", metavar="FILE", help="verification results for the staff report "
                                                      "(default: the last 'derivcheck verify' results)")
     s.add_argument("--workers", type=int, default=2, help="worker processes that run checks (default 2)")
@@ -46,7 +50,7 @@ def cmd_serve(args) -> int:
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.stderr.write(f"derivcheck: warning: serving on {args.host}, reachable from other machines\n")
-    config = Config(audience=args.audience, questions_file=args.questions, results_file=args.results,
+    config = Config(audience=args.audience, only=args.only, results_file=args.results,
                     workers=args.workers, time_limit_s=args.time_limit)
     sys.stderr.write("derivcheck: loading the key ...\n")
     try:
@@ -58,5 +62,5 @@ def cmd_serve(args) -> int:
         sys.stderr.write(f"derivcheck: {exc}\n")
         return 2
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, timeout_keep_alive=30)  # idle keep-alive: no close race under load
     return 0

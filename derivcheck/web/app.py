@@ -62,7 +62,7 @@ AUDIENCES = ("student", "staff")
 @dataclass
 class Config:
     audience: str = "student"
-    questions_file: Optional[str] = None  # restrict the page and the API to these questions
+    only: Optional[str] = None  # offer only the questions this pattern names (prefix or glob)
     results_file: Optional[str] = None  # the verification results the staff report renders
     workers: int = 2
     time_limit_s: float = 5.0  # per answer, the grader's own limit
@@ -82,39 +82,23 @@ class ApiError(Exception):
 
 
 # --------------------------------------------------------------------------
-# Question selection (--questions FILE)
+# Question selection (--only PATTERN)
 # --------------------------------------------------------------------------
-def read_question_file(path: str, known) -> tuple:
-    """Question IDs from ``path``: a YAML list of IDs or assignment names, a mapping
-    assignment -> [numbers] (or null for all of it), or one ID per line."""
-    import yaml
+def select_questions(pattern: Optional[str], known) -> tuple:
+    """The question IDs ``pattern`` names: an assignment or ID prefix, or a glob; all when None."""
+    import fnmatch
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"cannot read the questions file {path}: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        data = None
-    entries: list = []
-    if isinstance(data, list):
-        entries = [str(x) for x in data]
-    elif isinstance(data, dict):
-        for a, nums in data.items():
-            entries += [str(a)] if not nums else [f"{a}/{n}" for n in (nums if isinstance(nums, list) else nums)]
-    else:
-        entries = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     known = list(known)
-    out, bad = [], []
-    for e in entries:
-        hits = [q for q in known if q == e or q.startswith(e.rstrip("/") + "/")]
-        (out.extend(hits) if hits else bad.append(e))
-    if bad:
-        raise ValueError(f"{path}: unknown question IDs or assignments: {', '.join(bad)}")
-    if not out:
-        raise ValueError(f"{path} names no question")
-    return tuple(dict.fromkeys(out))
+    if not pattern:
+        return tuple(known)
+    p = pattern.strip()
+    hits = [q for q in known if q == p or q.startswith(p.rstrip("/") + "/") or fnmatch.fnmatchcase(q, p)]
+    if not hits:
+        from derivcheck.catalogue import did_you_mean
+
+        raise ValueError(f"--only {pattern!r} names no question; IDs are '<assignment>/<number>'."
+                         + did_you_mean(p, known))
+    return tuple(hits)
 
 
 # --------------------------------------------------------------------------
@@ -129,8 +113,7 @@ class State:
         self.config = config
         jobs.warm()  # the key is loaded (and verified) once, here, before the workers are forked
         allq = questions()
-        offered = config.offered or (read_question_file(config.questions_file, allq)
-                                     if config.questions_file else tuple(allq))
+        offered = config.offered or select_questions(config.only, allq)
         self.all_questions = allq
         self.questions = {qid: allq[qid] for qid in offered}
         self.pool = CheckPool(jobs.JOBS, n=config.workers, queue_limit_s=config.queue_limit_s)
@@ -162,7 +145,7 @@ class State:
         if qid not in self.questions:
             if qid in self.all_questions:
                 return _result(qid, UNKNOWN_QUESTION, 0.0, f"question {qid} is not offered by this server "
-                               f"(GET /api/questions lists its {len(self.questions)} questions)")
+                               f"(GET /api/questions lists its {len(self.questions)} questions)", answer)
             return jobs.check(qid, answer, 0)  # the grader's own unknown-question result (a lookup, no check)
         q = self.questions[qid]
         limit = self.config.time_limit_s
@@ -171,10 +154,10 @@ class State:
         except HardTimeout:
             return _result(qid, TIMEOUT, q.points,
                            f"checking this answer ran past the {limit:g} s limit (an answer this costly to "
-                           "evaluate goes to a person)")
+                           "evaluate goes to a person)", answer)
         except WorkerFailed as exc:
             log.error("check %s failed in a worker: %s", qid, exc)
-            return _result(qid, NEEDS_HUMAN, q.points, "internal error while checking; graded by a person")
+            return _result(qid, NEEDS_HUMAN, q.points, "internal error while checking; graded by a person", answer)
 
     async def preview(self, qid: str, answer: Any) -> dict:
         if qid not in self.questions:
@@ -188,10 +171,12 @@ class State:
             return {"question": qid, "items": [], "error": "internal error while reading the answer"}
 
 
-def _result(qid: str, verdict: str, points: float, message: str) -> dict:
+def _result(qid: str, verdict: str, points: float, message: str, answer: Any = None) -> dict:
     from derivcheck.grading.results import Result
 
-    return Result(qid, verdict, 0.0, points, message).to_dict("staff")
+    r = Result(qid, verdict, 0.0, points, message)
+    r.answer = answer  # echoed back, as the grader does
+    return r.to_dict("staff")
 
 
 def for_audience(d: dict, audience: str) -> dict:
