@@ -76,14 +76,14 @@ def _run(args) -> dict:
     from .registry import REGISTRY
     from .runner import count_checks, document, verify
 
+    start = time.perf_counter()
     claims = _select(args.only)
     progress = Progress(count_checks(claims, REGISTRY), quiet=getattr(args, "quiet", False))
-    start = time.perf_counter()
     outcomes = verify(claims, registry=REGISTRY, full=args.full, progress=progress)
     progress.close()
     doc = document(outcomes, full=args.full)
-    doc.setdefault("wall_s", round(time.perf_counter() - start, 2))
-    doc.setdefault("environment", store.run_environment())
+    doc.update(wall_s=round(time.perf_counter() - start, 2), environment=store.run_environment(),
+               seed=getattr(args, "seed", None))  # the run's base seed (verify --seed), None: fixed seeds
     if not getattr(args, "no_save", False):
         _save(doc, getattr(args, "save", None), merge=bool(args.only), quiet=getattr(args, "quiet", False))
     return doc
