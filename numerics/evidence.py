@@ -1,9 +1,9 @@
 """Turning numbers into :class:`Evidence`: one function per kind of error bar.
 
     compare(...)        the general rule: estimate <relation> reference within tolerance
-    mc_mean(...)        Monte Carlo mean with its standard error (policy z)
+    mc_mean(...)        Monte Carlo mean, Student t (numerics.stats)
     mc_difference(...)  paired Monte Carlo: mean of a per-sample difference
-    bounded_mean(...)   mean of bounded values with Hoeffding's envelope
+    bounded_mean(...)   mean of bounded values: Hoeffding / empirical Bernstein
     roundoff(...)       deterministic float computation with a gamma_n bound
     solver(...)         a value from a solver that reports its own error bound
 
@@ -97,36 +97,10 @@ def mc_mean(
     relation: str = "==",
     detail: str = "",
 ) -> Evidence:
-    """Mean of i.i.d. samples against ``reference`` with the policy's z."""
-    x = np.asarray(samples, dtype=float).ravel()
-    n = x.size
-    if n < 2:
-        raise ValueError("a Monte Carlo comparison needs at least two samples")
-    mean = float(x.mean())
-    se = float(x.std(ddof=1) / math.sqrt(n))
-    two_sided = relation == "=="
-    zstar = policy.z_two_sided() if two_sided else policy.z_one_sided()
-    tol = zstar * se
-    zscore = (mean - float(reference)) / se if se > 0 else (0.0 if mean == reference else math.inf)
-    if not np.isfinite(mean):
-        detail = (detail + "; " if detail else "") + "non-finite samples: heavy tails are not compared"
-    return compare(
-        quantity,
-        mean,
-        reference,
-        tolerance=tol,
-        rule=(
-            f"{'two' if two_sided else 'one'}-sided normal test at per-comparison false-failure rate "
-            f"{policy.PER_COMPARISON:g}: tolerance z*·se with z* = {zstar:.2f} (detectable discrepancy {tol:.3g})"
-        ),
-        error=se,
-        error_kind="standard error",
-        n=n,
-        seed=seed,
-        relation=relation,
-        z=zscore,
-        detail=detail,
-    )
+    """Mean of i.i.d. samples against ``reference``: Student t (see :mod:`numerics.stats`)."""
+    from . import stats
+
+    return stats.mean_test(quantity, samples, reference, seed=seed, relation=relation, detail=detail)
 
 
 def mc_difference(quantity: str, lhs_samples, rhs_samples, *, seed: Optional[int], relation: str = "==",
@@ -138,23 +112,11 @@ def mc_difference(quantity: str, lhs_samples, rhs_samples, *, seed: Optional[int
 
 def bounded_mean(quantity: str, samples, reference: float, *, low: float, high: float,
                  seed: Optional[int], relation: str = "==", detail: str = "") -> Evidence:
-    """Mean of values in [low, high]: Hoeffding's envelope, no normal approximation."""
-    x = np.asarray(samples, dtype=float).ravel()
-    n = x.size
-    half = policy.hoeffding_halfwidth(n, low, high)
-    return compare(
-        quantity,
-        float(x.mean()),
-        reference,
-        tolerance=half,
-        rule=f"Hoeffding envelope (b-a)·sqrt(ln(2/rate)/(2n)) at rate {policy.PER_COMPARISON:g}",
-        error=float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
-        error_kind="standard error",
-        n=n,
-        seed=seed,
-        relation=relation,
-        detail=detail,
-    )
+    """Mean of values in [low, high]: Hoeffding / empirical Bernstein, no normal approximation."""
+    from . import stats
+
+    return stats.bounded_test(quantity, samples, reference, low=low, high=high, seed=seed, relation=relation,
+                              detail=detail)
 
 
 def roundoff(
@@ -172,8 +134,10 @@ def roundoff(
 ) -> Evidence:
     """A deterministic float result against exact arithmetic's value.
 
-    Tolerance ``gamma(n_ops) * scale``: a rigorous bound for ``n_ops``
-    rounding errors on values of magnitude ``scale`` (zero false failures).
+    Tolerance ``gamma(n_ops) * scale``: Higham's bound for ``n_ops`` rounding
+    errors on values of magnitude ``scale``.  It is a bound when ``n_ops`` counts
+    every rounding of the computation; the counts given by callers are estimates
+    of that (library kernels are not audited), so the rule says "estimate".
     """
     g = policy.gamma(n_ops, u)
     tol = g * float(scale)
@@ -182,9 +146,10 @@ def roundoff(
         estimate,
         reference,
         tolerance=tol,
-        rule=f"roundoff bound gamma_{n_ops}·scale (Higham), scale = {scale:.3g}",
+        rule=(f"roundoff estimate gamma_{n_ops}·scale (Higham's bound with an estimated operation count "
+              f"n = {n_ops}), scale = {scale:.3g}"),
         error=tol,
-        error_kind="roundoff bound",
+        error_kind="roundoff bound (estimated count)",
         n=n,
         seed=seed,
         relation=relation,

@@ -71,7 +71,7 @@ from derivcheck import NumericResult, Plot, Series, Table, confirms
 from derivcheck.derivations import contrastive as sym
 from derivcheck.registry import stable_seed
 
-from . import evidence, policy
+from . import evidence, policy, stats
 from .torchkit import device, seeded, single_threaded, torch
 
 # --------------------------------------------------------------------------
@@ -288,7 +288,7 @@ def verdict(kappa_q: np.ndarray) -> tuple[str, float, float]:
     """The decision rule: (label, mean kappa, standard error)."""
     mean = float(np.mean(kappa_q))
     se = float(np.std(kappa_q, ddof=1) / math.sqrt(len(kappa_q)))
-    z = policy.z_one_sided()
+    z = stats.critical_t(len(kappa_q) - 1, two_sided=False)
     if mean - z * se > KAPPA_0:
         return "sensitive", mean, se
     if mean + z * se < KAPPA_0:
@@ -324,8 +324,8 @@ def invariance_rows(who: str, kappas: dict, key: Optional[dict] = None) -> list:
 
 TABLE_COLUMNS = ["encoder", "factor", "kNN agreement", "chance", "kappa", "s.e.", "verdict", "analysis (8b)"]
 TABLE_CAPTION = (f"k = {K_NEIGHBOURS} nearest training images of {N_HELDOUT} held-out images; kappa = (agreement - "
-                 f"chance) / (1 - chance), per query, averaged. Verdict: sensitive if kappa - z* se > {KAPPA_0}, "
-                 f"invariant if kappa + z* se < {KAPPA_0}, z* = {policy.z_one_sided():.2f} (one-sided, policy rate "
+                 f"chance) / (1 - chance), per query, averaged. Verdict: sensitive if kappa - t* se > {KAPPA_0}, "
+                 f"invariant if kappa + t* se < {KAPPA_0}, t* = {stats.critical_t(N_HELDOUT - 1, two_sided=False):.2f} (one-sided Student t, policy rate "
                  f"{policy.PER_COMPARISON:g}).")
 
 
