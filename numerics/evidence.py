@@ -184,3 +184,59 @@ def solver(
         relation=relation,
         detail=detail,
     )
+
+
+# --------------------------------------------------------------------------
+# Option keys from measurements of each option's own statement
+# --------------------------------------------------------------------------
+def _truth(ev) -> Optional[bool]:
+    return {Verdict.HOLDS: True, Verdict.FAILS: False}.get(ev.verdict)
+
+
+def statement_holds(evs) -> Optional[bool]:
+    """An option's statement measured by ``evs`` (each evidence *is* a test of the statement):
+    True if every one holds, False if one fails, None if one is undecided and none fails.
+    (``all()`` cannot be used: it reads an undecided None as False.)"""
+    truths = [_truth(e) for e in evs]
+    if any(t is False for t in truths):
+        return False
+    if any(t is None for t in truths):
+        return None
+    return True
+
+
+def statement_refuted_by(evs) -> Optional[bool]:
+    """An option whose statement *denies* what ``evs`` measure ("p(x|z) cannot be recovered"
+    against evidence that it is recovered): False when the measurements hold, True when one
+    fails, None when undecided."""
+    t = statement_holds(evs)
+    return None if t is None else not t
+
+
+def option_key(measured: dict, select: str):
+    """The key from measured option truths (``select``: ``true``, ``false`` or ``all-true``);
+    None when an option is undecided or a single-answer key is not unique."""
+    if any(v is None for v in measured.values()):
+        return None
+    if select == "all-true":
+        return {o for o, v in measured.items() if v}
+    hits = [o for o, v in measured.items() if v is (select == "true")]
+    return hits[0] if len(hits) == 1 else None
+
+
+def option_key_evidence(answer, measured: dict, *, select: str, options) -> Evidence:
+    """Evidence that the answer's option(s) equal the key the measurements give."""
+    given = {str(a).strip().lower() for a in ([answer] if isinstance(answer, str) else answer)}
+    unknown = sorted(o for o, v in measured.items() if v is None)
+    detail = f"measured: {dict(sorted(measured.items()))}; answer: {sorted(given)}"
+    if unknown:
+        return compare("options whose statement the measurements decide", len(options) - len(unknown), len(options),
+                       tolerance=0, rule="every option must be decided", error=0.0, error_kind="count",
+                       n=len(options), relation=">=", detail=detail + f"; undecided: {unknown}")
+    key = option_key(measured, select)
+    key_set = set() if key is None else ({key} if isinstance(key, str) else set(key))
+    mismatch = sorted(set(options) & (given ^ key_set)) if key is not None else sorted(options)
+    return compare(f"options where the answer disagrees with the measured key ({select})", len(mismatch), 0,
+                   tolerance=0, rule="exact count", error=0.0, error_kind="count", n=len(options),
+                   detail=detail + (f"; measured key {sorted(key_set)}" if key is not None else "; no unique key")
+                   + (f"; disagree on {mismatch}" if mismatch else ""))

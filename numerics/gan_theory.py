@@ -637,6 +637,8 @@ GAN_STEPS = 3000
 GAN_BATCH = 512
 GAN_WINDOW = 1000  # last steps used for the loss level
 GAN_BATCHES = 20  # batch means over the window
+#: the least gap in mean output between apples and non-apples for a discriminator to count as a classifier
+CLASSIFIER_MARGIN = 0.25
 GAN_SEED = 41
 GAN_LR_D, GAN_LR_G = 0.02, 0.005  # the discriminator learns faster (two time-scale updates)
 GAN_CHECKPOINTS = 5  # generator snapshots over the window, for the JSD bound
@@ -752,25 +754,34 @@ def tiny_gan_run(ctx):
         "log 4 - 2 max JSD(p_data, p_g) over the window", means, math.log(4.0) - 2.0 * jsd_window, seed=ctx.seed,
         relation=">=", detail=f"mean loss {means.mean():.5f}, log 4 = {math.log(4):.5f}, max JSD over the window "
                               f"{jsd_window.value:.2e}: the loss settles at log 4 up to that gap"))
-    c_observed = all(e.verdict.value == "holds" for e in ev[-2:])
+    ev_c = ev[-2:]
     # (a): the generator moves towards the data law
     j0, j1 = _gaussian_jsd(*run.gen_start), _gaussian_jsd(*run.gen_end)
-    ev.append(agree("(a) JSD(p_data, p_g) after training " + (">=" if label == "a" else "<") + " before training"
-                    + (" (the answer claims (a) false)" if label == "a" else ""), j1, j0,
-                    relation=">=" if label == "a" else "<", extra_bound=2 * TAIL_BOUND, extra_rule=TAIL_RULE,
-                    detail=f"generator a z + b: {run.gen_start} -> ({run.gen_end[0]:.3f}, {run.gen_end[1]:.3f}); "
-                           "data N(1.5, 0.5^2)"))
+    ev_a = agree("(a) the generator learns the data law: JSD(p_data, p_g) after training < before", j1, j0,
+                 relation="<", extra_bound=2 * TAIL_BOUND, extra_rule=TAIL_RULE,
+                 detail=f"generator a z + b: {run.gen_start} -> ({run.gen_end[0]:.3f}, {run.gen_end[1]:.3f}); "
+                        "data N(1.5, 0.5^2)")
     # (d): generated samples are new
     new = ~np.isin(run.generated, run.seen)
-    ev.append(evidence.bounded_mean(
-        "(d) fraction of generated samples not among the last 51 200 training samples"
-        + (" vs 0 (the answer claims (d) false)" if label == "d" else " vs 1"),
-        new.astype(float), 0.0 if label == "d" else 1.0, low=0.0, high=1.0, seed=ctx.seed))
-    if label == "c":
-        ev.append(evidence.compare("(c) observed true, but the answer names (c) as the false proposition",
-                                   1.0 if c_observed else 0.0, 0.0, tolerance=0.0, error=0.0, error_kind="decision",
-                                   rule="the loss-level and drift tests above decide (c)", n=1))
-    elif label not in ("a", "b", "c", "d"):
+    ev_d = evidence.bounded_mean("(d) unseen images: fraction of generated samples not among the last 51 200 "
+                                 "training samples = 1", new.astype(float), 1.0, low=0.0, high=1.0, seed=ctx.seed)
+    # (b): the trained D as an apple / non-apple classifier: mean D on fresh apples minus mean D on
+    # non-apples (far from the data) must exceed a usable margin
+    rng = np.random.default_rng(ctx.seed + 7)
+    w0, w1, w2 = run.disc_end
+    apples = GAN_DATA.sample(rng, 20000)
+    others = np.where(rng.random(20000) < 0.5, rng.uniform(-4.0, 0.0, 20000), rng.uniform(3.0, 6.0, 20000))
+    d_of = lambda v: expit(w0 + w1 * v + w2 * v * v)  # noqa: E731
+    ev_b = evidence.bounded_mean(
+        f"(b) D classifies apple vs non-apple: E[D(apple)] - E[D(non-apple)] > {CLASSIFIER_MARGIN}",
+        d_of(apples) - d_of(others), CLASSIFIER_MARGIN, low=-1.0, high=1.0, seed=ctx.seed, relation=">",
+        detail="apples: fresh draws of N(1.5, 0.5^2); non-apples: uniform on [-4, 0] and [3, 6]")
+    measured = {"a": evidence.statement_holds([ev_a]), "b": evidence.statement_holds([ev_b]),
+                "c": evidence.statement_holds(ev_c), "d": evidence.statement_holds([ev_d])}
+    ev += [ev_a, ev_b, ev_d]
+    if label in ("a", "b", "c", "d"):
+        ev.append(evidence.option_key_evidence(label, measured, select="false", options="abcd"))
+    else:
         ev.append(_refused("option label", f"{label!r} is not one of a, b, c, d"))
     # plots: the loss trajectory (block means, <= 500 points) and the final discriminator
     block = 6

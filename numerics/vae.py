@@ -920,24 +920,8 @@ def gaussian_kl_checks(ctx):
 # ==========================================================================
 # Choice keys (ift6135-a23 3.1 and 3.3): measure each option
 # ==========================================================================
-def _truth(ev) -> Optional[bool]:
-    return {Verdict.HOLDS: True, Verdict.FAILS: False}.get(ev.verdict)
-
-
-def _key_evidence(answer, measured: dict, options) -> object:
-    """Evidence that the answer's option set equals the set the measurements support."""
-    given = {str(a).strip().lower() for a in ([answer] if isinstance(answer, str) else answer)}
-    unknown = [o for o, v in measured.items() if v is None]
-    supported = {o for o, v in measured.items() if v}
-    mismatch = sorted(set(options) & (given ^ supported))
-    detail = f"measured true: {sorted(supported)}; answer: {sorted(given)}"
-    if unknown:
-        return evidence.compare("options whose measurement is decided", len(options) - len(unknown), len(options),
-                                tolerance=0, rule="every option must be decided", error=0.0, error_kind="count",
-                                n=len(options), relation=">=", detail=detail + f"; undecided: {unknown}")
-    return evidence.compare("options where the answer disagrees with the measurements", len(mismatch), 0,
-                            tolerance=0, rule="exact count", error=0.0, error_kind="count", n=len(options),
-                            detail=detail + (f"; disagree on {mismatch}" if mismatch else ""))
+statement_holds = evidence.statement_holds
+statement_refuted_by = evidence.statement_refuted_by
 
 
 def _grid_relative_error(K: int, budget: int, rng) -> float:
@@ -998,12 +982,11 @@ def key_3_1_measured(ctx):
                                 errs[6], errs[1], relation=">", n_ops=4096 * 20, scale=1.0 + errs[6],
                                 detail=", ".join(f"K={k}: {e:.3g}" for k, e in errs.items()))
     ev = checks_a + checks_c + [check_d, check_b]
-    truth_a = all(_truth(e) for e in checks_a)
-    truth_c = all(_truth(e) for e in checks_c)
-    measured = {"a": None if truth_a is None else not truth_a, "b": _truth(check_b),
-                "c": None if truth_c is None else not truth_c,
-                "d": None if _truth(check_d) is None else not _truth(check_d)}
-    ev.append(_key_evidence([ctx.answer] if isinstance(ctx.answer, str) else ctx.answer, measured, "abcd"))
+    # each option's statement, measured: (a) "p(x|z) is unknown", (c) "z's law is unknown" and (d) "a
+    # non-standard prior makes the integral intractable" deny what checks_a, checks_c, check_d measure
+    measured = {"a": statement_refuted_by(checks_a), "b": statement_holds([check_b]),
+                "c": statement_refuted_by(checks_c), "d": statement_refuted_by([check_d])}
+    ev.append(evidence.option_key_evidence(ctx.answer, measured, select="true", options="abcd"))
     plot = Plot("Fixed-budget grid quadrature of p(x) vs latent dimension", "latent dimension K",
                 "relative error |p̂(x)/p(x) - 1|",
                 [Series("product Gauss-Hermite, ≤ 4096 nodes", list(errs), [max(e, 1e-16) for e in errs.values()],
@@ -1056,12 +1039,10 @@ def key_3_3_measured(ctx):
     ev_d = evidence.mc_mean("(d) ELBO(q shifted) < ELBO(q = posterior) = log p(x)",
                             far.logpdf(V.P_XZ, zf) - far.logpdf(V.Q, zf), base.log_marginal, seed=ctx.seed,
                             relation="<")
-    truth_c = _truth(ev_c)
-    measured = {"a": all(_truth(e) for e in ev_a) if all(_truth(e) is not None for e in ev_a) else None,
-                "b": all(_truth(e) for e in ev_b) if all(_truth(e) is not None for e in ev_b) else None,
-                "c": None if truth_c is None else not truth_c,
-                "d": _truth(ev_d)}
-    ev = ev_a + ev_b + [ev_c, ev_d, _key_evidence(ctx.answer, measured, "abcd")]
+    # (c) "the ELBO is useless for training" denies what ev_c measures (training on it raises it to log p)
+    measured = {"a": statement_holds(ev_a), "b": statement_holds(ev_b), "c": statement_refuted_by([ev_c]),
+                "d": statement_holds([ev_d])}
+    ev = ev_a + ev_b + [ev_c, ev_d, evidence.option_key_evidence(ctx.answer, measured, select="all-true", options="abcd")]
     return NumericResult(evidence=ev)
 
 
