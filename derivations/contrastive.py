@@ -118,6 +118,7 @@ def positive_pair_groups(k: int, views: int = 3) -> int:
     assumptions=[r"\text{positive pairs: two augmentations of the same image}",
                  r"\text{distinct images have distinct augmentation distributions}"],
     answer=K,
+    kind="definition",
 )
 def groups_are_images(answer):
     """For K = 1..6 the positive-pair relation over the augmented views has exactly answer(K) classes."""
@@ -138,6 +139,7 @@ def contrastive_logits(n: int) -> list:
     statement=r"C = \sum_{j=1}^{N} 1 = N",
     assumptions=[r"\text{one candidate } y_j \sim p_j \text{ per group}"],
     answer=N,
+    kind="definition",
 )
 def number_of_classes(answer):
     """One logit per group: the count sum_{j=1}^N 1 equals the answer."""
@@ -576,6 +578,7 @@ def dual_logits(f1: sp.Matrix, f2_columns: sp.Matrix) -> sp.Matrix:
                r"\ (d = d_{\mathrm{feat}} + 1) \Rightarrow f_1(x)^\top [f_2(1) \cdots f_2(C)] = g(x)^\top,"
                r"\ \mathcal{L}_{\mathrm{dual}} = \mathcal{L}_{\mathrm{xce}}"),
     assumptions=[r"C \text{ evenly represented classes}", r"g(x) = W^\top [g_{\mathrm{feat}}(x) :: 1]"],
+    kind="definition",
 )
 def xent_as_dual_encoder():
     """Both constructions reproduce the classifier's logits entry by entry (hence the same argmax and
@@ -721,7 +724,13 @@ for _q, (_title, _stmt) in _AE_TEXT.items():
 # 8b: invariances from augmentations (the (*) analysis)
 # ==========================================================================
 FACTORS = ("shape", "location", "color")
+#: which factors augmentations A, B and C resample.  The sheet's text does not define them (it shows
+#: them in figures that are not part of the text); this table is transcribed from the answer set's
+#: figures, so it is no evidence for that answer set: the claims below carry AUGMENTATION_PROVENANCE
+#: and their status is "transcribed", never "verified".
 AUGMENTATIONS = {"A": ("color",), "B": ("location",), "C": ("shape", "location")}
+AUGMENTATION_PROVENANCE = ("transcribed from the answer set's figures (the sheet's text does not define "
+                           "augmentations A, B and C): the key is only as good as that transcription")
 AUG_QUESTION = {"A": "8b.i", "B": "8b.ii", "C": "8b.iii"}
 _FACTOR_VALUES = 3
 
@@ -797,6 +806,7 @@ for _aug, _resampled in AUGMENTATIONS.items():
         assumptions=[r"\text{positive pairs: two augmentations of one image}",
                      r"f^* \text{ extremises diameters (0) and margins (Question 4e)}"],
         answer=INVARIANCE_KEY[_aug],
+        provenance=AUGMENTATION_PROVENANCE,
     )(_invariance_check(_aug))
 
 

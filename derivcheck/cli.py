@@ -140,7 +140,7 @@ def _print_summary(doc: dict) -> None:
     for c in doc["claims"]:
         sym = c["symbolic"]["verdict"]
         nums = ", ".join(r["verdict"] if not r["skipped"] else "skipped" for r in c["numeric"]) or "none"
-        flag = "ok " if c["status"] in ("verified", "symbolic-only") else "!! "
+        flag = "ok " if c["status"] in ("verified", "symbolic-only", "definition", "transcribed") else "!! "
         print(f"{flag}{c['status']:<13} {c['id']}  (expect {c['expect']}; symbolic {sym}; numeric {nums})")
         if flag == "!! ":
             if c["symbolic"]["verdict"] != c["expect"]:

@@ -271,6 +271,15 @@ class Claim:
     timeout_s: float = 60.0
     module: str = ""
     line: int = 0
+    #: "theorem" (the default: something derived) or "definition" (the check only restates a
+    #: definition or a construction; the report shows "definition", never "verified")
+    kind: str = "theorem"
+    #: where the key's data come from when it is not derived from the sheet (e.g. "transcribed from the
+    #: answer set's figures"); a non-empty provenance makes the status "transcribed", never "verified"
+    provenance: str = ""
+    #: wrong variants of the answer (or a callable returning them) that every side must reject;
+    #: the pytest plugin turns each into a symbolic and a numeric rejection item
+    rejects: Any = ()
 
     @property
     def topic(self) -> str:
@@ -297,7 +306,14 @@ class Claim:
             "answer": None if self.answer is None else _answer_text(self.answer),
             "answer_is_latex": _answer_is_latex(self.answer),
             "source": f"{self.module}:{self.line}",
+            "kind": self.kind,
+            "provenance": self.provenance,
         }
+
+    def wrong_variants(self) -> list:
+        """The declared wrong answers (``rejects``), evaluated if given as a callable."""
+        r = self.rejects() if callable(self.rejects) else self.rejects
+        return list(r or ())
 
 
 def _answer_is_latex(answer: Any) -> bool:

@@ -80,7 +80,9 @@ VERIFIED = "verified"            # symbolic and every numeric check agree with t
 SYMBOLIC_ONLY = "symbolic-only"  # symbolic agrees; no numeric confirmation ran (none declared, or skipped)
 FAILED = "failed"                # some check gave the opposite of the expectation
 INCONCLUSIVE = "inconclusive"    # some check could not decide (timeout, error, too little evidence)
-STATUSES = (VERIFIED, SYMBOLIC_ONLY, FAILED, INCONCLUSIVE)
+DEFINITION = "definition"        # the checks agree, but the claim only restates a definition (kind="definition")
+TRANSCRIBED = "transcribed"      # the checks agree, but the key's data are transcribed (claim.provenance)
+STATUSES = (VERIFIED, SYMBOLIC_ONLY, DEFINITION, TRANSCRIBED, FAILED, INCONCLUSIVE)
 
 
 @dataclass
@@ -100,11 +102,15 @@ class ClaimOutcome:
             return FAILED
         if any(v is not expected for v in verdicts):
             return INCONCLUSIVE
+        if self.claim.provenance:
+            return TRANSCRIBED
+        if self.claim.kind == "definition":
+            return DEFINITION
         return VERIFIED if ran else SYMBOLIC_ONLY
 
     @property
     def ok(self) -> bool:
-        return self.status in (VERIFIED, SYMBOLIC_ONLY)
+        return self.status in (VERIFIED, SYMBOLIC_ONLY, DEFINITION, TRANSCRIBED)
 
     def to_dict(self) -> dict:
         d = self.claim.describe()

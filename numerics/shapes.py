@@ -129,6 +129,9 @@ def render(f: dict) -> np.ndarray:
     return cover[:, None] * hue_to_rgb(f["hue"]).astype(np.float32)[:, :, None, None]
 
 
+#: transcribed from the answer set's figures, like derivations.contrastive.AUGMENTATIONS (see its
+#: AUGMENTATION_PROVENANCE): the sheet's text does not define A, B and C, so these trainings confirm the
+#: (*) analysis *given* this table, and the claims using it have status "transcribed".
 AUGMENTATION_FACTORS = {"A": ("hue",), "B": ("cx", "cy"), "C": ("shape", "cx", "cy")}
 
 
