@@ -176,6 +176,11 @@ _DENSITIES = r"f_0, f_1 > 0 \text{ densities of } p_0, p_1 \text{ on a common su
                  r"V[D] = \int f_1 \log D + f_0 \log(1-D)\,dx \text{ is maximized pointwise over measurable }"
                  r" D: \mathcal{X}\to(0,1)"],
     answer=f1 / (f0 + f1),
+    rejects=lambda: [
+        f0 / (f0 + f1),  # the two densities swapped
+        f1 / f0,  # the likelihood ratio instead of the posterior
+        sp.Rational(1, 2),  # the equilibrium value taken for the optimum in general
+    ],
 )
 def optimal_discriminator_claim(answer):
     """First derivative zero and second derivative negative at the answer; the answer lies in (0, 1);
@@ -219,6 +224,11 @@ JSD_ANSWER = V_FUNCTIONAL / 2 + sp.log(2)
                  r"\text{answer notation: } E_{p0}(h), E_{p1}(h) \text{ for } \mathbb{E}_{x\sim p_0}[h],"
                  r" \mathbb{E}_{x\sim p_1}[h];\ D \text{ for } D^*(x)"],
     answer=JSD_ANSWER,
+    rejects=lambda: [
+        V_FUNCTIONAL / 2 - sp.log(2),  # sign of the constant
+        (E_p1(sp.log(1 - D)) + E_p0(sp.log(D))) / 2 + sp.log(2),  # D and 1 - D swapped
+        V_FUNCTIONAL + sp.log(4),  # the factor 1/2 forgotten
+    ],
 )
 def jsd_from_discriminator(answer):
     """The answer, with D replaced by the derived D*, equals the JSD from its definition."""
@@ -233,6 +243,10 @@ def jsd_from_discriminator(answer):
     statement=r"f_1(x) = f_0(x)\,\frac{D^*(x)}{1 - D^*(x)},\quad\text{i.e. } \frac{D^*}{1-D^*} = \frac{f_1}{f_0}",
     assumptions=[_CONVENTION, _DENSITIES + r"\ (\text{same support, so } D^* < 1)"],
     answer=f0 * D / (1 - D),
+    rejects=lambda: [
+        f0 * (1 - D) / D,  # inverted odds
+        f0 * D,  # the 1 - D dropped
+    ],
 )
 def density_ratio(answer):
     """The answer with D = D* (derived) equals f_1."""
@@ -280,6 +294,9 @@ def _non_saturating_label() -> tuple[str, str]:
     assumptions=[r"\text{the discriminator ends in a sigmoid of a logit } a",
                  r"\text{early in training } D \text{ rejects generated samples: } a \to -\infty"],
     answer="non-saturating",
+    rejects=lambda: [
+        "saturating",
+    ],
 )
 def saturating_gradient(answer):
     """The cost whose logit gradient has a non-zero limit when D(G(z)) -> 0 is the one to train with."""
@@ -321,6 +338,9 @@ def _cost_option_label() -> tuple[str, str]:
     assumptions=[r"G: \mathcal{Z}\to\mathcal{X},\ D:\mathcal{X}\to(0,1)",
                  r"\text{the generator minimizes } J^{(G)}; D(G(z)) = \sigma(a)"],
     answer="b",
+    rejects=lambda: [
+        "a", "d",
+    ],
 )
 def non_saturating_cost(answer):
     """Among the well-typed options that reward fooling D, the one whose gradient does not vanish."""
@@ -416,6 +436,9 @@ claim(
                r"\text{no non-apple data enters } V \text{, so (b) is false while (a), (c), (d) hold}"),
     assumptions=_GAN_41_ASSUMPTIONS,
     answer="b",
+    rejects=lambda: [
+        "a", "c", "d",
+    ],
 )(_mc_41)
 
 claim(
@@ -565,6 +588,9 @@ claim(
                r"\text{RMSprop step} = 0 \iff \nabla L = 0"),
     assumptions=_GAN_43_ASSUMPTIONS,
     answer="b",
+    rejects=lambda: [
+        "a", "c", "d",
+    ],
 )(_mc_43)
 
 claim(

@@ -597,6 +597,12 @@ claim(
     assumptions=[r"q_\phi(z\mid x) > 0 \text{ wherever } p(z\mid x) > 0", r"p(x) > 0",
                  r"\text{proved on a } K\text{-valued latent and on the Gaussian conjugate model}"],
     answer=ELBO,
+    rejects=lambda: [
+        ELBO_SIGN_FLIPPED,  # the sign-flipped ELBO of 004_f1d2f63094d88b6d.txt
+        Expect(sp.log(P_X_GIVEN_Z), Q) + KL(Q, P_Z),  # KL added instead of subtracted
+        Expect(sp.log(P_XZ) - sp.log(Q), P_Z),  # expectation over the prior instead of q
+        sp.log(P_XZ) - sp.log(Q),  # the integrand without the expectation
+    ],
 )(_elbo_decomposition)
 
 claim(
@@ -624,6 +630,9 @@ claim(
                r" = \mathbb{E}_{q}[\log p(x\mid z) + \log p(z) - \log q]"),
     assumptions=[r"p(x, z) = p(x \mid z)\,p(z)", r"q > 0"],
     answer=ELBO_FORMS,
+    rejects=lambda: [
+        ELBO_FORMS[:1] + (Expect(sp.log(P_XZ), Q) - Entropy(Q),),  # entropy with the wrong sign
+    ],
 )
 def elbo_forms(answer):
     """Each form in the answer equals the defining ELBO E_q[log p(x,z) - log q] on both models."""
@@ -826,6 +835,9 @@ def _amortization_label():
     assumptions=[r"q_{\phi}(\cdot\mid x_i) \in \mathcal{Q} \text{ for every } \phi",
                  r"q_i^* = \arg\max_{q \in \mathcal{Q}} \mathcal{L}(\theta, q; x_i)", r"\theta \text{ fixed}"],
     answer="amortized",
+    rejects=lambda: [
+        "instance", "equal",
+    ],
 )
 def amortization_gap(answer):
     """Derive which KL is bigger: the general identity plus a solved Gaussian example with a restricted encoder."""
@@ -1037,6 +1049,9 @@ epsilon = sp.Symbol("epsilon", real=True)
                r"z \sim \mathcal{N}(\mu, \sigma^2)"),
     assumptions=[r"\mu \in \mathbb{R}", r"\sigma > 0"],
     answer=mu + sigma * epsilon,
+    rejects=lambda: [
+        mu + sigma**2 * epsilon, sigma + mu * epsilon,
+    ],
 )
 def reparameterization(answer):
     """The answer is a function of (mu, sigma, eps) only, invertible in eps, and the change of
@@ -1130,6 +1145,9 @@ def reparam_gradient():
                r"\tfrac12\left(g(\sigma^2) + \mu^2\right) \ge 0"),
     assumptions=[r"\sigma > 0", r"\text{per latent dimension (diagonal Gaussian encoder)}"],
     answer=(mu**2 + sigma**2 - 1 - sp.log(sigma**2)) / 2,
+    rejects=lambda: [
+        (mu**2 + sigma**2 - 1 - sp.log(sigma)) / 2, (mu**2 + sigma**2 - sp.log(sigma**2)) / 2,
+    ],
 )
 def gaussian_kl(answer):
     """E_q[log q - log p] by the derived moments equals the answer; the answer's certificate gives >= 0."""
@@ -1218,6 +1236,9 @@ def statements_3_1() -> dict:
     assumptions=[r"p(z) \text{ and } p_\theta(x\mid z) \text{ are specified by the model}"],
     answer="b",
     note="Both answer sets (002_ad9a826c24b56ffd.txt, 004_f1d2f63094d88b6d.txt) give (b).",
+    rejects=lambda: [
+        "a", "c", "d",
+    ],
 )
 def answer_3_1(answer):
     """The key is the one option whose own statement holds; each statement is checked separately."""
@@ -1280,6 +1301,9 @@ def statements_3_3() -> dict:
     note=("Both answer sets give (a), (b), (d). Option (a) says the ELBO bounds p_x; it bounds log p_x(x), and "
           "since log p <= p - 1 it bounds p_x(x) as well, so (a) holds on either reading. Option (b) holds for "
           "the maximization over q; over theta, log p_theta(x) moves too."),
+    rejects=lambda: [
+        ["a", "b", "c", "d"], ["b", "d"], ["a", "b"], ["a", "d"],
+    ],
 )
 def answer_3_3(answer):
     """The key is the set of options whose own statements hold; each statement is checked separately."""

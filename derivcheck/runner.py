@@ -45,10 +45,22 @@ def run_symbolic(claim: Claim, answer: Any = _UNSET) -> SymbolicResult:
     return result
 
 
-def run_numeric(conf: Confirmation, *, answer: Any = None, full: bool = False) -> NumericResult:
-    """Run one numeric confirmation with its fixed seed."""
+def check_seed(conf: Confirmation, base_seed: Optional[int] = None) -> int:
+    """The seed of one confirmation: its fixed seed, or (with a run base seed) a seed derived from the
+    base seed and the confirmation's name, so that it is the same whichever worker runs it."""
+    if base_seed is None:
+        return conf.seed
+    from .registry import stable_seed
+
+    return stable_seed(f"{int(base_seed)}/{conf.qualname}")
+
+
+def run_numeric(conf: Confirmation, *, answer: Any = None, full: bool = False,
+                seed: Optional[int] = None) -> NumericResult:
+    """Run one numeric confirmation with its fixed seed (or one derived from the run's base ``seed``)."""
     start = time.perf_counter()
-    ctx = NumericContext(seed=conf.seed, answer=answer, full=full, claim_id=conf.claim_id)
+    used_seed = check_seed(conf, seed)
+    ctx = NumericContext(seed=used_seed, answer=answer, full=full, claim_id=conf.claim_id)
     try:
         with time_limit(conf.timeout_s):
             result = conf.run(ctx)
@@ -64,7 +76,7 @@ def run_numeric(conf: Confirmation, *, answer: Any = None, full: bool = False) -
     except Exception as exc:
         result = NumericResult(verdict=Verdict.INCONCLUSIVE, detail=f"error: {_failure_detail(exc)}")
     result.check = f"{conf.module}.{conf.name}"
-    result.seed = conf.seed
+    result.seed = used_seed
     result.elapsed_s = time.perf_counter() - start
     return result
 
