@@ -73,7 +73,8 @@ def _run(args) -> dict:
 
     claims = _select(args.only)
     progress = Progress(count_checks(claims, REGISTRY), quiet=getattr(args, "quiet", False))
-    outcomes = verify(claims, registry=REGISTRY, full=args.full, progress=progress)
+    outcomes = verify(claims, registry=REGISTRY, full=args.full, progress=progress,
+                      seed=getattr(args, "seed", None), jobs=getattr(args, "jobs", 1) or (os.cpu_count() or 1))
     progress.close()
     doc = document(outcomes, full=args.full)
     _save(doc, Path(args.save) if getattr(args, "save", None) else LAST_RESULTS)
@@ -199,7 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="print the results as one JSON object")
     v.add_argument("--save", metavar="FILE", help=f"where to save the results JSON (default {LAST_RESULTS})")
     v.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    v.add_argument("--seed", type=int, default=None,
+                   help="run base seed: every numeric confirmation gets a seed derived from it and its name")
+    v.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="run the checks on N processes (0: all cores); same results as the serial run")
     v.set_defaults(func=cmd_verify)
+
+    from .selftest import add_command as add_selftest_command
+
+    add_selftest_command(sub)
 
     r = sub.add_parser("report", help="write the self-contained HTML verification report")
     r.add_argument("-o", "--output", default="report.html", metavar="FILE")

@@ -216,6 +216,7 @@ class NumericResult:
     seed: Optional[int] = None
     elapsed_s: float = 0.0
     skipped: Optional[str] = None
+    training_s: float = 0.0  # time spent in (cached) trainings during this check, not in elapsed_s
 
     def __post_init__(self):
         if self.verdict is None:
@@ -227,6 +228,7 @@ class NumericResult:
             "verdict": self.verdict.value,
             "seed": self.seed,
             "elapsed_s": self.elapsed_s,
+            "training_s": self.training_s,
             "skipped": self.skipped,
             "detail": self.detail,
             "evidence": [e.to_dict() for e in self.evidence],
@@ -374,3 +376,38 @@ class Confirmation:
     @property
     def qualname(self) -> str:
         return f"{self.claim_id}[{self.name}]"
+
+
+# --------------------------------------------------------------------------
+# Shared work (trainings cached per process): charged to the training, not to the check
+# --------------------------------------------------------------------------
+_TRAININGS: dict = {}
+
+
+def training(name: str) -> Callable:
+    """Decorate a (cached) training so its run time is charged to ``name``, not to whichever check
+    happens to call it first.  Put it *under* ``functools.lru_cache`` so only real runs are timed."""
+    import functools
+    import time
+
+    def wrap(func):
+        @functools.wraps(func)
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                key = f"{name}{list(args) if args else ''}"
+                _TRAININGS[key] = _TRAININGS.get(key, 0.0) + time.perf_counter() - start
+        return timed
+    return wrap
+
+
+def training_seconds() -> float:
+    """Seconds spent in trainings so far in this process."""
+    return sum(_TRAININGS.values())
+
+
+def trainings() -> dict:
+    """Training name (with its arguments) -> seconds, in this process."""
+    return dict(_TRAININGS)

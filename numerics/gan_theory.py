@@ -56,6 +56,8 @@ from scipy.special import expit, log_expit
 from derivcheck import NumericResult, Plot, Series, Table, confirms
 from derivcheck.derivations import gan_theory as sym
 
+from derivcheck.model import training as _training
+
 from . import evidence, policy, stats
 from .flows import Mixture
 from .quadrature import Quadrature, agree, integrate, mc_against
@@ -358,6 +360,7 @@ class TrainedDiscriminator:
 _TRAINED: dict = {}
 
 
+@_training("Torch discriminator")
 def trained_discriminator(config: TrainConfig, seed: int) -> TrainedDiscriminator:
     """Train (once per config and seed) D on p_1 (label 1) vs p_0 (label 0) with the logistic loss."""
     key = (config, seed)
@@ -697,6 +700,7 @@ def gan_losses_and_grads(w: np.ndarray, g: np.ndarray, real: np.ndarray, z_d: np
     return loss_d, grad_w, loss_g, grad_g
 
 
+@_training("tiny 1-D GAN")
 def tiny_gan(seed: int) -> GanRun:
     """G(z) = a z + b against D(x) = sigmoid(w0 + w1 x + w2 x^2); alternating Adam steps (D then G,
     learning rates GAN_LR_D and GAN_LR_G), non-saturating generator cost; the data are N(1.5, 0.5^2).  NumPy with exact gradients (checked
@@ -818,6 +822,7 @@ _REG_RUNS: dict = {}
 _METHOD_OF_LABEL = {"b": "dropout", "d": "rmsprop"}
 
 
+@_training("over-parametrized regressions")
 def regression_gaps(seed: int) -> dict:
     """Train/test MSE per replicate for plain GD, RMSprop and input dropout (Torch, float64)."""
     if seed in _REG_RUNS:

@@ -71,6 +71,8 @@ from derivcheck import NumericResult, Plot, Series, Table, confirms
 from derivcheck.derivations import contrastive as sym
 from derivcheck.registry import stable_seed
 
+from derivcheck.model import training as _training
+
 from . import evidence, policy, stats
 from .torchkit import device, seeded, single_threaded, torch
 
@@ -211,6 +213,7 @@ def _embed(enc, x: np.ndarray, normalise: bool) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
+@_training("shapes encoder")
 def train(kind: str, seed: int = STUDY_SEED, steps: int = STEPS) -> dict:
     """Train the autoencoder (``kind == 'AE'``) or a contrastive encoder with augmentation A, B or C.
 

@@ -57,6 +57,8 @@ from derivcheck import NumericResult, Plot, Series, Table, confirms
 from derivcheck.registry import stable_seed
 from derivcheck.derivations import simsiam as sym
 
+from derivcheck.model import training as _training
+
 from . import evidence, ode, policy
 from .torchkit import seeded, torch
 
@@ -751,6 +753,7 @@ def _relation_evidence(name, run: Run, lam0: float, lam_err: float, relation: st
 
 
 @functools.lru_cache(maxsize=4)
+@_training("SimSiam collapse runs")
 def _collapse_runs(seed: int, T: float = 30.0):
     rng = np.random.default_rng(seed)
     runs = {}
@@ -847,6 +850,7 @@ def identity_predictor_ode(ctx):
 # The contrast (5.5): with and without stop-gradient from one start
 # --------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
+@_training("SimSiam stop-gradient contrast runs")
 def _contrast_runs(seed: int, T: float = 30.0):
     rng = np.random.default_rng(seed)
     data = make_views(rng)

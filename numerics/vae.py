@@ -37,6 +37,7 @@ from derivcheck import NumericResult, Plot, Series, Table, confirms
 from derivcheck.derivations import prove
 from derivcheck.derivations import vae as V
 from derivcheck.model import Verdict
+from derivcheck.model import training as _training
 
 from . import evidence, policy, quadrature, stats, vae_training
 from .torchkit import torch
@@ -648,6 +649,7 @@ def amortization_problem(seed: int) -> dict:
 
 
 @functools.lru_cache(maxsize=4)
+@_training("amortization encoder")
 def train_encoder(hidden: int, seed: int) -> list:
     """Fit q_phi(z|x) = N(m_phi(x), s_phi(x)^2) by maximizing the summed ELBO (Adam, then L-BFGS);
     ``hidden = 0`` is an affine encoder, otherwise one tanh layer.  Returns each point's ELBO (QUADPACK)."""
@@ -1057,6 +1059,7 @@ MNIST_EPOCH_DIVISOR = 10
 
 
 @functools.lru_cache(maxsize=2)
+@_training("digits VAE")
 def trained(epochs: int, seed: int):
     """The digits VAE trained for ``epochs`` (MNIST: epochs / 10, at least 1), cached per process."""
     data = vae_training.load_data(seed)
