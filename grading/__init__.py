@@ -14,6 +14,10 @@ Layers (each usable on its own; part 2, derivations, reuses them):
 * :mod:`.engine`     the equivalence engine (three-valued, counterexamples, time limits)
 * :mod:`.questions`  kinds, points, contexts, rubrics per question
 * :mod:`.keys`       the answer key from verified claims
+* :mod:`.results`    verdicts, Result, GradeReport; the audience rule (nothing key-revealing outside ``staff``)
+* :mod:`.kinds`      the registry of answer-kind graders (``@grades("kind")``)
+* :mod:`.answers`    graders of the keyed kinds (labels, sets, expressions, matrices, points)
+* :mod:`.human`      kinds a person grades (text, unavailable)
 * :mod:`.api`        check() and grade()
 * :mod:`.formats`    json / gradescope / html output
 * :mod:`.cli`        the ``grade`` and ``check`` subcommands

@@ -18,101 +18,24 @@ spelled out.
 """
 from __future__ import annotations
 
-import functools
-import re
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
 
 from derivcheck.limits import CheckTimeout, time_limit
-from derivcheck.model import Verdict, _jsonable
 
-from . import expr as X
-from .context import Context
-from .engine import Engine, Judgement
-from .expr import Expr, to_text
-from .keys import AnswerKeyError, KeyEntry, key_entry, normalize_label
-from .questions import Question, contexts, question
-from .semantics import NotationError, Reading, readings_of_tree
-from .syntax import ParseError, S, TooCostly, parse
-
-CORRECT = "correct"
-INCORRECT = "incorrect"
-PARTIAL = "partial"
-UNPARSEABLE = "unparseable"
-NEEDS_HUMAN = "needs-human"
-UNKNOWN_QUESTION = "unknown-question"
-TIMEOUT = "timeout"
-VERDICTS = (CORRECT, INCORRECT, PARTIAL, UNPARSEABLE, NEEDS_HUMAN, UNKNOWN_QUESTION, TIMEOUT)
+from .answers import engine  # noqa: F401  (re-exported: the engine of a notation context)
+from .keys import AnswerKeyError, KeyEntry, key_entry
+from .kinds import grader_for
+from .questions import Question, question
+from .results import (CORRECT, INCORRECT, NEEDS_HUMAN, PARTIAL, TIMEOUT, UNKNOWN_QUESTION,  # noqa: F401
+                      UNPARSEABLE, VERDICTS, GradeReport, Result)
+from .syntax import TooCostly
 
 DEFAULT_TIME_LIMIT_S = 5.0
-
-
-@dataclass
-class Result:
-    """The grade of one answer."""
-
-    question: str
-    verdict: str
-    score: float
-    max_score: float
-    message: str
-    first_wrong_step: Optional[int] = None
-    method: str = ""
-    details: dict = field(default_factory=dict)
-    elapsed_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.verdict == CORRECT
-
-    def to_dict(self) -> dict:
-        return _jsonable({
-            "question": self.question, "verdict": self.verdict, "score": self.score,
-            "max_score": self.max_score, "first_wrong_step": self.first_wrong_step,
-            "message": self.message, "method": self.method, "details": self.details,
-            "elapsed_s": round(self.elapsed_s, 4),
-        })
-
-
-@dataclass
-class GradeReport:
-    """The grade of one submission."""
-
-    student: str
-    results: list
-    errors: list = field(default_factory=list)
-    elapsed_s: float = 0.0
-
-    @property
-    def score(self) -> float:
-        return round(sum(r.score for r in self.results), 4)
-
-    @property
-    def max_score(self) -> float:
-        return round(sum(r.max_score for r in self.results), 4)
-
-    def counts(self) -> dict:
-        out = {v: 0 for v in VERDICTS}
-        for r in self.results:
-            out[r.verdict] = out.get(r.verdict, 0) + 1
-        return out
-
-    def to_dict(self) -> dict:
-        return {"student": self.student, "score": self.score, "max_score": self.max_score,
-                "results": [r.to_dict() for r in self.results]}
-
-
-# --------------------------------------------------------------------------
-# Engines (one per context, instances drawn once per process)
-# --------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
-def engine(context_name: str) -> Engine:
-    return Engine(contexts()[context_name])
 
 
 # --------------------------------------------------------------------------
@@ -130,15 +53,13 @@ def check(qid: str, answer: Any, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S) 
 
 def _check_with_entry(q: Question, entry: KeyEntry, answer: Any, *,
                       time_limit_s: float = DEFAULT_TIME_LIMIT_S) -> Result:
-    """Grade against a given key entry (tests; part 2 reuses it for intermediate results)."""
+    """Grade against a given key entry (tests; the step checker reuses it for intermediate results)."""
     return _run(q, answer, time_limit_s, entry, time.perf_counter())
 
 
-_KEYED = ("choice", "choices", "mapping", "set", "expression", "matrix", "point")
-
-
 def _run(q: Question, answer: Any, time_limit_s: float, entry: Optional[KeyEntry], start: float) -> Result:
-    if entry is None and q.kind in _KEYED:
+    grader = grader_for(q.kind)
+    if entry is None and grader.keyed:
         # the key (and its claim's verification) is loaded outside the answer's time limit
         entry = key_entry(q.id)
         if entry.ok and q.spec.context:
@@ -146,7 +67,7 @@ def _run(q: Question, answer: Any, time_limit_s: float, entry: Optional[KeyEntry
         start = time.perf_counter()
     try:
         with time_limit(time_limit_s):
-            result = _check(q, answer, deadline=start + time_limit_s, entry=entry)
+            result = _check(q, grader, answer, deadline=start + time_limit_s, entry=entry)
     except CheckTimeout:
         result = Result(q.id, TIMEOUT, 0.0, q.points,
                         f"checking this answer ran past the {time_limit_s:g} s limit (an answer this costly to "
@@ -162,43 +83,31 @@ def _run(q: Question, answer: Any, time_limit_s: float, entry: Optional[KeyEntry
     except Exception as exc:  # one broken answer never stops a batch
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-        result = Result(q.id, NEEDS_HUMAN, 0.0, q.points,
-                        f"internal error while checking ({type(exc).__name__}: {exc}{where}); graded by a person")
+        result = Result(q.id, NEEDS_HUMAN, 0.0, q.points, "internal error while checking; graded by a person",
+                        staff={"error": f"{type(exc).__name__}: {exc}{where}"})
     result.elapsed_s = time.perf_counter() - start
     return result
 
 
-def _check(q: Question, answer: Any, deadline: float, entry: Optional[KeyEntry] = None) -> Result:
-    kind = q.kind
-    if kind == "unavailable":
-        return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"unavailable: {q.spec.unavailable}")
-    if kind == "text":
-        return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"free text, graded by a person. Rubric: {q.spec.rubric}",
-                      details={"rubric": q.spec.rubric})
-    if kind == "derivation":
-        return Result(q.id, NEEDS_HUMAN, 0.0, q.points,
-                      "a derivation: step-by-step checking is not available yet, graded by a person")
-    if kind == "code":
-        return Result(q.id, NEEDS_HUMAN, 0.0, q.points,
-                      f"code ({q.catalogue_spec.get('function', '')}): not run by the grader yet, graded by a person")
-    if answer is None or (isinstance(answer, str) and not answer.strip()):
+def _check(q: Question, grader, answer: Any, deadline: float, entry: Optional[KeyEntry] = None) -> Result:
+    if not grader.empty_ok and (answer is None or (isinstance(answer, str) and not answer.strip())):
         return Result(q.id, UNPARSEABLE, 0.0, q.points, "no answer given")
-    entry = entry if entry is not None else key_entry(q.id)
-    if not entry.ok:
-        return Result(q.id, NEEDS_HUMAN, 0.0, q.points, entry.message, details={"key": entry.describe()})
-    answer = _maybe_yaml(answer, kind)
-    handler = {
-        "choice": _grade_choice, "choices": _grade_choices, "mapping": _grade_mapping,
-        "set": _grade_set, "expression": _grade_expression, "matrix": _grade_expression, "point": _grade_point,
-    }[kind]
-    result = handler(q, entry, answer, deadline)
-    result.details.setdefault("key_claims", list(entry.claims))
+    if grader.keyed:
+        entry = entry if entry is not None else key_entry(q.id)
+        if not entry.ok:
+            # the entry's message names claims, never key values
+            return Result(q.id, NEEDS_HUMAN, 0.0, q.points, entry.message, staff={"key": entry.describe()})
+    if grader.yaml_text:
+        answer = _maybe_yaml(answer, q.kind)
+    result = grader.fn(q, entry, answer, deadline)
+    if entry is not None:
+        result.staff.setdefault("key_claims", list(entry.claims))
     return result
 
 
 def _maybe_yaml(answer: Any, kind: str) -> Any:
     """A YAML list or mapping given as text (the CLI's --answer) becomes the list or mapping."""
-    if not isinstance(answer, str) or kind not in ("set", "choices", "mapping", "point"):
+    if not isinstance(answer, str):
         return answer
     t = answer.strip()
     if (t.startswith("[") or t.startswith("{") or t.startswith("- ") or (kind == "mapping" and ":" in t)) \
@@ -211,461 +120,6 @@ def _maybe_yaml(answer: Any, kind: str) -> Any:
             return data
     return answer
 
-
-# -- labels ----------------------------------------------------------------------
-_LABEL_STRIP = re.compile(r"^[\s(\[]*(.*?)[\s)\].:]*$")
-
-
-def _label(x: Any) -> str:
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    s = str(x).strip().lower()
-    m = _LABEL_STRIP.match(s)
-    return m.group(1).strip() if m else s
-
-
-def _grade_choice(q, entry, answer, deadline) -> Result:
-    if isinstance(answer, (list, dict)):
-        return Result(q.id, UNPARSEABLE, 0.0, q.points, f"expected one option label, got a {type(answer).__name__}")
-    given = _label(answer)
-    options = [o.lower() for o in q.options]
-    if options and given not in options:
-        return Result(q.id, UNPARSEABLE, 0.0, q.points,
-                      f"{str(answer)!r} is not one of the options ({', '.join(q.options)})")
-    if given == entry.labels:
-        return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct", method="option label")
-    return Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label")
-
-
-def _as_label_list(answer) -> Optional[list]:
-    if isinstance(answer, (list, tuple, set)):
-        return [_label(a) for a in answer]
-    if isinstance(answer, str):
-        parts = [p for p in re.split(r"[\s,;{}\\]+", answer) if p]
-        return [_label(p) for p in parts]
-    if isinstance(answer, (int, float, bool)):
-        return [_label(answer)]
-    return None
-
-
-def _grade_choices(q, entry, answer, deadline) -> Result:
-    given = _as_label_list(answer)
-    if given is None:
-        return Result(q.id, UNPARSEABLE, 0.0, q.points, "expected a list of option labels")
-    options = [o.lower() for o in q.options]
-    bad = [g for g in given if options and g not in options]
-    if bad:
-        return Result(q.id, UNPARSEABLE, 0.0, q.points,
-                      f"not options: {', '.join(bad)} (options: {', '.join(q.options)})")
-    chosen, key = set(given), set(entry.labels)
-    right, wrong = chosen & key, chosen - key
-    missed = key - chosen
-    if chosen == key:
-        return Result(q.id, CORRECT, q.points, q.points, "every correct option and no other", method="option labels")
-    frac = max(0.0, (len(right) - len(wrong)) / len(key)) if key else 0.0
-    score = round(q.points * frac, 4)
-    msg = []
-    if wrong:
-        msg.append(f"wrongly selected: {', '.join(sorted(wrong))}")
-    if missed:
-        msg.append(f"missing: {len(missed)} correct option(s)")
-    verdict = PARTIAL if score > 0 else INCORRECT
-    return Result(q.id, verdict, score, q.points, "; ".join(msg) + " (partial credit: (right - wrong) / correct)",
-                  method="option labels")
-
-
-def _grade_mapping(q, entry, answer, deadline) -> Result:
-    if not isinstance(answer, dict):
-        return Result(q.id, UNPARSEABLE, 0.0, q.points,
-                      f"expected a mapping {{{', '.join(k + ': ...' for k in q.keys)}}}")
-    given = {_label(k): _label(v) for k, v in answer.items()}
-    options = [o.lower() for o in q.options]
-    bad = [f"{k}: {v}" for k, v in given.items() if options and v not in options]
-    if bad:
-        return Result(q.id, UNPARSEABLE, 0.0, q.points,
-                      f"not options: {', '.join(bad)} (options: {', '.join(q.options)})")
-    keys = list(entry.labels)
-    right = [k for k in keys if given.get(k) == entry.labels[k]]
-    wrong = [k for k in keys if k in given and given[k] != entry.labels[k]]
-    missing = [k for k in keys if k not in given]
-    extra = [k for k in given if k not in entry.labels]
-    score = round(q.points * len(right) / len(keys), 4) if keys else 0.0
-    parts = []
-    if wrong:
-        parts.append(f"incorrect: {', '.join(wrong)}")
-    if missing:
-        parts.append(f"missing: {', '.join(missing)}")
-    if extra:
-        parts.append(f"ignored unknown keys: {', '.join(extra)}")
-    if len(right) == len(keys):
-        return Result(q.id, CORRECT, q.points, q.points, "every entry correct" + (
-            f" ({'; '.join(parts)})" if parts else ""), method="option labels")
-    verdict = PARTIAL if right else INCORRECT
-    return Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key")
-
-
-# -- expressions -------------------------------------------------------------------
-class _Unreadable(Exception):
-    def __init__(self, message: str, details: Optional[dict] = None):
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-
-
-def _parse_error_details(exc: ParseError) -> dict:
-    return {"position": exc.position, "expected": exc.expected, "pointer": exc.pointer()}
-
-
-def _top_split(text: str) -> Optional[str]:
-    """The text after the last '=' outside brackets, if any."""
-    depth = 0
-    last = None
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "=" and depth == 0:
-            last = i
-        i += 1
-    if last is None or last == len(text) - 1:
-        return None
-    return text[last + 1:]
-
-
-def _parse_answer(text: str) -> tuple:
-    """Parse, falling back to the part after the last top-level '=' when the whole does not parse."""
-    try:
-        return parse(text), ""
-    except TooCostly:
-        raise
-    except ParseError as exc:
-        tail = _top_split(text)
-        if tail is not None:
-            try:
-                return parse(tail), "only the expression after the last '=' was read"
-            except TooCostly:
-                raise
-            except ParseError:
-                pass
-        raise _Unreadable(f"cannot read the answer: {exc.describe()}", _parse_error_details(exc)) from None
-
-
-def _strip_lhs(tree: S) -> tuple:
-    """An '=' chain grades its last side ('D^*(x) = ...', 'A = ...')."""
-    if tree.kind == "rel":
-        if all(op in ("=", ":=") for op in tree.value):
-            return tree.args[-1], "the last side of the equation was graded"
-        raise _Unreadable(f"expected an expression, got a relation ({' '.join(tree.value)})")
-    if tree.kind == "cont":
-        raise _Unreadable("expected an expression, got a step that starts with a relation")
-    return tree, ""
-
-
-def _text(answer: Any) -> str:
-    if isinstance(answer, bool):
-        raise _Unreadable("expected an expression, got a yes/no value")
-    if isinstance(answer, (int, float)):
-        return repr(answer) if isinstance(answer, float) else str(answer)
-    if isinstance(answer, str):
-        return answer
-    raise _Unreadable(f"expected LaTeX text, got a {type(answer).__name__}")
-
-
-def _readings(tree: S, ctx: Context, text: str) -> list:
-    try:
-        return readings_of_tree(tree, ctx, text)
-    except TooCostly:
-        raise
-    except NotationError as exc:
-        raise _Unreadable(exc.describe() if exc.position is None else
-                          f"{exc.message} (at position {exc.position})", _parse_error_details(exc)) from None
-
-
-def _restriction(q: Question, e: Expr) -> Optional[str]:
-    """Why an answer's form is not acceptable for the question (or None)."""
-    ctx = q.context
-    forbid = {ctx.lookup(n).name for n in q.spec.forbid if ctx.lookup(n) is not None}
-    if forbid or q.spec.forbid_ops:
-        stack = [e]
-        while stack:
-            node = stack.pop()
-            if node.op in q.spec.forbid_ops:
-                return f"the answer uses {node.op.upper()}, which this question asks to express otherwise"
-            if node.op == "E":
-                stack.append(node.args[1])  # the distribution may be named
-                continue
-            if node.op in ("sym", "density"):
-                name = node.value if node.op == "sym" else node.value[0]
-                if name in forbid:
-                    return f"the answer uses {name}, which this question asks to eliminate"
-            stack.extend(a for a in node.args if isinstance(a, Expr))
-    if q.spec.only_through:
-        allowed = _allowed_forms(q.spec.only_through, ctx)
-        stack = [e]
-        while stack:
-            node = stack.pop()
-            if node in allowed:
-                continue
-            if node.op == "sym":
-                return (f"express the answer through {q.spec.only_through} only "
-                        f"({node.value} appears elsewhere)")
-            stack.extend(a for a in node.args if isinstance(a, Expr))
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def _allowed_forms(latex: str, ctx: Context) -> frozenset:
-    from .semantics import resolve_text
-
-    base = resolve_text(latex, ctx, trusted=True)
-    forms = {base}
-    if base.op == "fn" and base.value == "norm":
-        inner = base.args[0]
-        forms.add(X.fn("norm", inner, X.num(2)))
-        if inner.op == "add" and len(inner.args) == 2 and inner.args[1].op == "neg":
-            flipped = X.add(inner.args[1].args[0], X.neg(inner.args[0]))
-            forms.update({X.fn("norm", flipped), X.fn("norm", flipped, X.num(2))})
-    return frozenset(forms)
-
-
-def _judge_readings(q: Question, eng: Engine, rds: list, key: Expr, deadline: float, judge) -> Result:
-    judged = []
-    for rd in rds:
-        problem = _restriction(q, rd.expr)
-        if problem is not None:
-            judged.append((rd, None, problem))
-            continue
-        judged.append((rd, judge(rd.expr), None))
-    if len(judged) == 1:
-        rd, j, problem = judged[0]
-        if problem:
-            return Result(q.id, INCORRECT, 0.0, q.points, problem, method="form check",
-                          details={"reading": to_text(rd.expr)})
-        return _from_judgement(q, j, rd)
-    # several readings
-    outcomes = []
-    for rd, j, problem in judged:
-        ok = j is not None and j.verdict is Verdict.HOLDS
-        outcomes.append((rd, j, problem, ok))
-    shown = "; ".join(f"reading {i + 1} ({rd.describe()}): {'correct' if ok else 'incorrect'}"
-                      for i, (rd, j, problem, ok) in enumerate(outcomes))
-    details = {"readings": [{"reading": to_text(rd.expr), "how": rd.describe(), "correct": ok,
-                             "judgement": j.to_dict() if j else None, "problem": problem}
-                            for rd, j, problem, ok in outcomes]}
-    if all(ok for *_, ok in outcomes):
-        return Result(q.id, CORRECT, q.points, q.points, f"ambiguous notation, but every reading is correct: {shown}",
-                      method=outcomes[0][1].method, details=details)
-    if not any(ok for *_, ok in outcomes):
-        return Result(q.id, INCORRECT, 0.0, q.points, f"ambiguous notation, and no reading is correct: {shown}",
-                      method="every reading checked", details=details)
-    return Result(q.id, NEEDS_HUMAN, 0.0, q.points,
-                  f"ambiguous notation: the answer can be read in {len(outcomes)} ways and they disagree: {shown}. "
-                  "Add brackets to make the intended reading explicit; a person decides.",
-                  method="every reading checked", details=details)
-
-
-def _from_judgement(q: Question, j: Judgement, rd: Reading) -> Result:
-    details = {"reading": to_text(rd.expr), "judgement": j.to_dict()}
-    if j.verdict is Verdict.HOLDS:
-        return Result(q.id, CORRECT, q.points, q.points, "equivalent to the key", method=j.method, details=details)
-    if j.verdict is Verdict.FAILS:
-        msg = "not equivalent to the key: " + j.method
-        if j.detail and j.detail not in msg:
-            msg += f" ({j.detail})"
-        cex = j.counterexample or {}
-        if "answer" in cex and "reference" in cex:
-            msg += f"; on the instance {_inst_text(cex['instance'])} the answer is {cex['answer']} and the key " \
-                   f"{cex['reference']}"
-        return Result(q.id, INCORRECT, 0.0, q.points, msg, method=j.method, details=details)
-    return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"could not decide: {j.method}", method=j.method, details=details)
-
-
-def _inst_text(inst: dict) -> str:
-    return ", ".join(f"{k} = {v}" for k, v in inst.items())
-
-
-def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
-    try:
-        text = _text(answer)
-        tree, note1 = _parse_answer(text)
-        tree, note2 = _strip_lhs(tree)
-        if tree.kind in ("list", "set"):
-            raise _Unreadable(f"expected one {q.kind}, got several values")
-        rds = _readings(tree, q.context, text)
-        if any(n.op == "pm" for rd in rds for n in rd.expr.walk()):
-            raise _Unreadable("± gives two values; this question expects one")
-    except _Unreadable as exc:
-        return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
-    eng = engine(q.spec.context)
-    false_side = _check_other_sides(q, eng, text, deadline)
-    if false_side is not None:
-        return false_side
-    res = _judge_readings(q, eng, rds, entry.expr, deadline,
-                          lambda e: eng.judge(e, "=", entry.expr, deadline=deadline))
-    notes = "; ".join(n for n in (note1, note2) if n)
-    if notes:
-        res.message += f" ({notes})"
-    return res
-
-
-def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> Optional[Result]:
-    """In an '=' chain every side that is an expression of the question (not a label such as
-    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
-    try:
-        tree = parse(text)
-    except ParseError:
-        return None
-    if tree.kind != "rel" or len(tree.args) < 2:
-        return None
-    from .context import canonical
-    from .semantics import build_name
-
-    targets = {canonical(t) for t in q.spec.targets}
-    entry = key_entry(q.id) if q.spec.context else None
-    for side in tree.args[:-1]:
-        name = build_name(side) if side.kind != "call" else build_name(side.args[0])
-        if name is not None and canonical(name) in targets:
-            continue
-        try:
-            rds = readings_of_tree(side, q.context, text)
-        except ParseError:
-            continue  # a label outside the notation (\dot{W}_p, H(t), \mathcal{L})
-        for rd in rds:
-            j = eng.judge(rd.expr, "=", entry.expr, deadline=deadline, symbolic=False)
-            if j.verdict is Verdict.FAILS:
-                return Result(q.id, INCORRECT, 0.0, q.points,
-                              f"the equation chain contains a side that is not equal to the key: "
-                              f"{to_text(rd.expr)} ({j.method})", method=j.method,
-                              details={"reading": to_text(rd.expr), "judgement": j.to_dict()})
-    return None
-
-
-def _point_items(q: Question, tree: S) -> S:
-    """'d = 0, g = 0' -> the tuple in the question's coordinate order."""
-    if tree.kind == "list" and all(t.kind == "rel" and t.value == ("=",) for t in tree.args) and q.spec.point_vars:
-        from .semantics import build_name
-
-        values = {}
-        for t in tree.args:
-            name = build_name(t.args[0])
-            if name is None:
-                raise _Unreadable("write the point as (d, g) or as 'd = ..., g = ...'")
-            values[name.replace("^*", "")] = t.args[1]
-        if set(values) != set(q.spec.point_vars):
-            raise _Unreadable(f"give every coordinate: {', '.join(q.spec.point_vars)}")
-        return S("group", (S("args", tuple(values[v] for v in q.spec.point_vars)),), "(")
-    return tree
-
-
-def _as_column(e: Expr) -> Expr:
-    if e.op == "tuple":
-        return Expr("matrix", e.args, (len(e.args), 1))
-    if e.op == "matrix" and e.value[0] == 1:
-        return Expr("matrix", e.args, (e.value[1], 1))
-    return e
-
-
-def _grade_point(q, entry, answer, deadline) -> Result:
-    try:
-        if isinstance(answer, (list, tuple)):
-            items = [_text(a) for a in answer]
-            text = "(" + ", ".join(items) + ")"
-        else:
-            text = _text(answer)
-        tree, note = _parse_answer(text)
-        tree = _point_items(q, tree)
-        tree, note2 = _strip_lhs(tree)
-        rds = _readings(tree, q.context, text)
-        rds = [Reading(_as_column(r.expr), r.choices, r.labels) for r in rds]
-    except _Unreadable as exc:
-        return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
-    eng = engine(q.spec.context)
-    return _judge_readings(q, eng, rds, entry.expr, deadline,
-                           lambda e: eng.judge(e, "=", entry.expr, deadline=deadline))
-
-
-def _expand_pm(e: Expr) -> list:
-    """Replace every ± by + and by - (all ± together, as the notation means)."""
-    if not any(n.op == "pm" for n in e.walk()):
-        return [e]
-
-    def sub(node: Expr, sign: int) -> Expr:
-        if node.op == "pm":
-            a, b = sub(node.args[0], sign), sub(node.args[1], sign)
-            return X.add(a, b if sign > 0 else X.neg(b))
-        if not node.args:
-            return node
-        return Expr(node.op, tuple(sub(a, sign) if isinstance(a, Expr) else a for a in node.args), node.value)
-
-    return [sub(e, +1), sub(e, -1)]
-
-
-def _set_items(tree: S) -> list:
-    if tree.kind in ("set",):
-        return list(tree.args[0].args)
-    if tree.kind == "list":
-        return list(tree.args)
-    if tree.kind == "group" and tree.args[0].value is None and len(tree.args[0].args) > 1:
-        return list(tree.args[0].args)
-    return [tree]
-
-
-def _grade_set(q, entry, answer, deadline) -> Result:
-    if q.spec.labels:
-        return _grade_label_set(q, entry, answer)
-    try:
-        if isinstance(answer, (list, tuple, set)):
-            raw = [_text(a) for a in answer]
-            trees = []
-            for t in raw:
-                tr, _ = _parse_answer(t)
-                trees.extend(_set_items(_strip_lhs(tr)[0]))
-            text = ", ".join(raw)
-        else:
-            text = _text(answer)
-            tr, _ = _parse_answer(text)
-            items = _set_items(tr)
-            trees = []
-            for it in items:
-                it, _ = _strip_lhs(it)
-                trees.extend(_set_items(it))
-        per_item = [_readings(t, q.context, text) for t in trees]
-    except _Unreadable as exc:
-        return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
-    import itertools
-
-    combos = list(itertools.islice(itertools.product(*per_item), 16))
-    eng = engine(q.spec.context)
-    readings = []
-    for combo in combos:
-        exprs = [e for rd in combo for e in _expand_pm(rd.expr)]
-        labels = tuple(l for rd in combo for l in rd.labels)
-        readings.append(Reading(Expr("list", tuple(exprs)), (), labels))
-    return _judge_readings(q, eng, readings, None, deadline,
-                           lambda e: eng.same_multiset(list(e.args), entry.items, deadline=deadline))
-
-
-def _grade_label_set(q, entry, answer) -> Result:
-    if isinstance(answer, (list, tuple, set)):
-        given = [normalize_label(a) for a in answer]
-    elif isinstance(answer, (str, int)):
-        given = [p for p in re.split(r"[\s,;{}\\\[\]()]+", str(answer)) if p]
-        given = [normalize_label(p) for p in given]
-    else:
-        return Result(q.id, UNPARSEABLE, 0.0, q.points, "expected a list of labels")
-    chosen, key = set(given), set(entry.items)
-    if chosen == key:
-        return Result(q.id, CORRECT, q.points, q.points, f"the {len(key)} labels match", method="label set")
-    missing, extra = sorted(key - chosen), sorted(chosen - key)
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing")
-    if extra:
-        parts.append(f"wrongly included: {', '.join(extra)}")
-    return Result(q.id, INCORRECT, 0.0, q.points, "; ".join(parts), method="label set")
 
 
 # --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import datetime
 import html
 import json
 
-from .api import CORRECT, NEEDS_HUMAN, PARTIAL, GradeReport
+from .results import CORRECT, NEEDS_HUMAN, PARTIAL, GradeReport
 
 _VERDICT_CLASS = {
     "correct": "ok", "partial": "partial", "incorrect": "bad", "unparseable": "bad", "timeout": "warn",

@@ -11,7 +11,7 @@ from derivcheck import REGISTRY, grading
 from derivcheck.catalogue import questions as catalogue_questions
 from derivcheck.derivations import prove
 from derivcheck.grading import formats, keys
-from derivcheck.grading.api import _label
+from derivcheck.grading.answers import _label
 from derivcheck.grading.cli import add_commands
 from derivcheck.grading.questions import questions
 from derivcheck.registry import Registry
@@ -129,7 +129,10 @@ def test_missing_claims_give_needs_human_not_a_guess(monkeypatch):
 # -- verdict kinds -----------------------------------------------------------------------------
 def test_non_value_kinds():
     r = grading.check("ift6135-a23/5", "a review")
-    assert r.verdict == "needs-human" and "Rubric" in r.message and r.details["rubric"]
+    assert r.verdict == "needs-human" and r.staff["rubric"]
+    # the rubric is a model answer: the student audience never sees it
+    assert r.staff["rubric"] not in r.message and "rubric" not in r.to_dict("student")
+    assert "staff" not in r.to_dict("student") and r.to_dict("staff")["staff"]["rubric"]
     r = grading.check("mit-hw4/4a", "yes, no, yes, no")
     assert r.verdict == "needs-human" and "figure" in r.message
     r = grading.check("ift6135-a23/3.2b", [r"\log p(x) = \log \int p(x,z)\,dz"])

@@ -17,7 +17,7 @@ Two layers are tested:
 import pytest
 
 from derivcheck import grading
-from derivcheck.grading.api import engine
+from derivcheck.grading.answers import engine
 from derivcheck.grading import keys
 from derivcheck.grading.keys import AnswerKeyError, key_entry
 from derivcheck.grading.questions import question
@@ -112,7 +112,7 @@ def test_key_matches_reference_or_needs_human(qid):
     if qid in TABLE:
         ref = resolve_text(TABLE[qid][0], q.context)
         if q.kind == "point":
-            from derivcheck.grading.api import _as_column
+            from derivcheck.grading.answers import _as_column
 
             ref = _as_column(ref)
         j = eng.judge(ref, "=", entry.expr)
