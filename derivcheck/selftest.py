@@ -226,7 +226,8 @@ def mutation_summary(rows: list) -> dict:
     }
 
 
-def run_seeds(claims, registry, *, seeds: int, base_seed: int = 0, progress=None) -> list:
+def run_seeds(claims, registry, *, seeds: int, base_seed: int = 0, progress=None,
+              max_seconds: Optional[float] = None) -> list:
     """Each quick numeric confirmation under ``seeds`` derived seeds: unexpected verdicts observed
     against the count expected from the per-comparison rate."""
     from .numerics import policy, stats
@@ -238,13 +239,18 @@ def run_seeds(claims, registry, *, seeds: int, base_seed: int = 0, progress=None
             if conf.slow:
                 continue
             bad, n_stat, worst = 0, 0, []
+            began = time.perf_counter()
+            done = 0
             for i in range(seeds):
+                if max_seconds is not None and i and time.perf_counter() - began > max_seconds:
+                    break
+                done += 1
                 res = run_numeric(conf, answer=c.answer, seed=base_seed * 100003 + i)
                 n_stat += sum(1 for e in res.evidence if stats.is_statistical(e))
                 if res.verdict is not c.expect:
                     bad += 1
                     worst.append(res.seed)
-            row = {"check": conf.qualname, "seeds": seeds, "unexpected": bad,
+            row = {"check": conf.qualname, "seeds": done, "unexpected": bad,
                    "statistical_comparisons": n_stat,
                    "expected_false_failures": n_stat * policy.PER_COMPARISON, "failing_seeds": worst[:5]}
             rows.append(row)
@@ -262,6 +268,8 @@ def add_command(sub) -> None:
     s.add_argument("--seeds", type=int, default=0, metavar="N",
                    help="run every quick numeric confirmation of a true claim under N seeds")
     s.add_argument("--seed", type=int, default=0, help="base seed of the --seeds run")
+    s.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                   help="--seeds: stop a check's seeds after S seconds (the seeds actually run are reported)")
     s.add_argument("--sample", type=int, default=None, metavar="K", help="at most K mutants per claim")
     s.add_argument("--only", metavar="PATTERN", help="claim ID or question ID prefix, or a glob")
     s.add_argument("--symbolic-only", action="store_true", help="mutants: skip the numeric side")
@@ -309,13 +317,16 @@ def cmd_selftest(args) -> int:
             if not quiet:
                 print(f"{r['check']:<70} {r['unexpected']:>3}/{r['seeds']} unexpected; expected "
                       f"{r['expected_false_failures']:.2g} ({r['statistical_comparisons']} statistical comparisons)")
-        rows = run_seeds(claims, REGISTRY, seeds=args.seeds, base_seed=args.seed, progress=show_seed)
+        rows = run_seeds(claims, REGISTRY, seeds=args.seeds, base_seed=args.seed, progress=show_seed,
+                         max_seconds=args.max_seconds)
         bad = sum(r["unexpected"] for r in rows)
         expected = sum(r["expected_false_failures"] for r in rows)
-        doc["seeds"] = {"checks": rows, "unexpected": bad, "expected": expected, "seeds": args.seeds}
+        doc["seeds"] = {"checks": rows, "unexpected": bad, "expected": expected, "seeds": args.seeds,
+                        "seed_runs": sum(r["seeds"] for r in rows)}
         ok = ok and bad == 0
         if not quiet:
-            print(f"false failures: {bad} observed over {len(rows)} checks x {args.seeds} seeds; "
+            print(f"false failures: {bad} observed in {sum(r['seeds'] for r in rows)} runs of {len(rows)} checks "
+                  f"(up to {args.seeds} seeds each); "
                   f"expected from the stated rate: {expected:.2g}")
     doc["elapsed_s"] = round(time.perf_counter() - start, 1)
     if quiet:
