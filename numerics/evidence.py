@@ -18,7 +18,6 @@ tolerance ``t``:
 """
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import numpy as np

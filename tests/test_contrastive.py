@@ -233,4 +233,5 @@ def test_trained_encoders_reject_wrong_invariances(request):
     for cid in ("contrastive.invariances_a", "contrastive.invariances_b", "contrastive.invariances_c"):
         for conf in REGISTRY.confirmations(cid):
             if conf.slow:
-                assert run_numeric(conf, answer=WRONG[cid], full=True).verdict is Verdict.FAILS
+                for wrong in REGISTRY.get(cid).wrong_variants():
+                    assert run_numeric(conf, answer=wrong, full=True).verdict is Verdict.FAILS

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
-from sympy.matrices.expressions.kronecker import KroneckerProduct
 
 from derivcheck import REGISTRY, Verdict, load_all
 from derivcheck.registry import Registry
