@@ -164,7 +164,7 @@ def solver(
     bound: float,
     rule: str,
     n: int,
-    error_kind: str = "solver error bound",
+    error_kind: str = "solver error estimate",
     seed: Optional[int] = None,
     relation: str = "==",
     detail: str = "",

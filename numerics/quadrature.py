@@ -102,7 +102,8 @@ class Quadrature:
         return (
             f"scipy.integrate.quad (QUADPACK dqagse/dqagie, Gauss-Kronrod + epsilon extrapolation), "
             f"epsabs = {self.epsabs:g}, epsrel = {self.epsrel:g}, {self.pieces} piece(s) without warning: "
-            "tolerance = sum of the routine's error estimates + gamma_n roundoff of the combination"
+            "tolerance = sum of the routine's error estimates + gamma_n roundoff of the combination "
+            "(an estimate from the Gauss-Kronrod difference, not a proven bound)"
         )
 
 

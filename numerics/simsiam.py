@@ -341,7 +341,8 @@ def simulate(data: Views, W0, P0, *, stop_gradient: bool, predictor: str, T: flo
         np.eye(N2) if predictor == "identity" else P0, (grid, N2, N2))
     rule = (f"solve_ivp {sol.method}, rtol = {sol.rtol:g}, atol = {sol.atol:g}: sum over {sol.n_steps} steps of "
             f"sqrt(d)(atol + rtol|y|) = {sol.local_bound:.3g}, times the growth factor max_(s<=t) "
-            f"||Phi(t, s)||_2 = {growth:.3g} of the linearised flow ({detail})")
+            f"||Phi(t, s)||_2 = {growth:.3g} of the linearised flow ({detail}); an estimate: the local "
+            "errors are the solver's estimates and the growth factor uses finite-difference Jacobians")
     return Run(ts, Ws, np.asarray(Ps), bound, growth, sol.n_steps, rule)
 
 
