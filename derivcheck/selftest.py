@@ -294,13 +294,15 @@ def cmd_selftest(args) -> int:
     start = time.perf_counter()
     if args.mutants:
         def show(r):
-            if not quiet:
+            out = sys.stderr if quiet else sys.stdout
+            if True:
                 num = f"{r['numeric_rejected']}/{r['numeric_mutants']}" if r["numeric_mutants"] else "-"
                 print(f"{r['claim']:<48} mutants {r['mutants']:>3} (+{r['equivalent']} equivalent)  "
                       f"symbolic {r['symbolic_rejected']}/{r['mutants']}  numeric {num}  "
-                      f"pair {r['pair_rejected']}/{r['mutants']}")
+                      f"pair {r['pair_rejected']}/{r['mutants']}", file=out, flush=True)
                 for s in r["survivors"]:
-                    print(f"    survivor: {s['operator']}: symbolic {s['symbolic']}, numeric {s['numeric']}")
+                    print(f"    survivor: {s['operator']}: symbolic {s['symbolic']}, numeric {s['numeric']}",
+                          file=out, flush=True)
         rows = run_mutants(claims, REGISTRY, sample=args.sample, numeric=not args.symbolic_only, progress=show)
         summ = mutation_summary(rows)
         doc["mutants"] = {"claims": rows, "summary": summ}
@@ -314,9 +316,9 @@ def cmd_selftest(args) -> int:
                   f"{summ['equivalent']} equivalent mutants not counted")
     if args.seeds:
         def show_seed(r):
-            if not quiet:
-                print(f"{r['check']:<70} {r['unexpected']:>3}/{r['seeds']} unexpected; expected "
-                      f"{r['expected_false_failures']:.2g} ({r['statistical_comparisons']} statistical comparisons)")
+            print(f"{r['check']:<70} {r['unexpected']:>3}/{r['seeds']} unexpected; expected "
+                  f"{r['expected_false_failures']:.2g} ({r['statistical_comparisons']} statistical comparisons)",
+                  file=sys.stderr if quiet else sys.stdout, flush=True)
         rows = run_seeds(claims, REGISTRY, seeds=args.seeds, base_seed=args.seed, progress=show_seed,
                          max_seconds=args.max_seconds)
         bad = sum(r["unexpected"] for r in rows)
