@@ -229,9 +229,11 @@ def option_key_evidence(answer, measured: dict, *, select: str, options) -> Evid
     unknown = sorted(o for o, v in measured.items() if v is None)
     detail = f"measured: {dict(sorted(measured.items()))}; answer: {sorted(given)}"
     if unknown:
-        return compare("options whose statement the measurements decide", len(options) - len(unknown), len(options),
-                       tolerance=0, rule="every option must be decided", error=0.0, error_kind="count",
-                       n=len(options), relation=">=", detail=detail + f"; undecided: {unknown}")
+        ev = compare("options whose statement the measurements decide", len(options) - len(unknown), len(options),
+                     tolerance=0, rule="every option must be decided", error=0.0, error_kind="count",
+                     n=len(options), relation=">=", detail=detail + f"; undecided: {unknown}")
+        ev.verdict = Verdict.INCONCLUSIVE  # no key: neither accepted nor rejected
+        return ev
     key = option_key(measured, select)
     key_set = set() if key is None else ({key} if isinstance(key, str) else set(key))
     mismatch = sorted(set(options) & (given ^ key_set)) if key is not None else sorted(options)

@@ -807,7 +807,10 @@ def tiny_gan_run(ctx):
              caption="D was trained on real vs generated apples only; at the end it is close to 1/2 on the data "
                      "and says nothing about non-apples."),
     ]
-    return NumericResult(evidence=ev, plots=plots)
+    # each record above measures one option's own statement (a false statement fails); the verdict is the
+    # comparison of the answer with the key those measurements give
+    return NumericResult(evidence=ev, plots=plots, verdict=ev[-1].verdict,
+                         detail="option records measure each proposition; the verdict is the key comparison")
 
 
 # --------------------------------------------------------------------------

@@ -108,4 +108,4 @@ def test_an_undecided_measurement_never_marks_an_option_true():
     assert evidence.statement_refuted_by([ev(Verdict.FAILS), ev(Verdict.INCONCLUSIVE)]) is True
     measured = {"a": evidence.statement_refuted_by([ev(Verdict.INCONCLUSIVE)]), "b": True}
     key = evidence.option_key_evidence("b", measured, select="true", options="ab")
-    assert key.verdict is Verdict.FAILS and "undecided" in key.detail
+    assert key.verdict is Verdict.INCONCLUSIVE and "undecided" in key.detail
