@@ -80,6 +80,10 @@ F2 = sp.MatrixSymbol("F_2", n2, n2)
 F12 = sp.MatrixSymbol("F_{12}", n2, n2)
 F21 = sp.MatrixSymbol("F_{21}", n2, n2)
 I2 = sp.Identity(n2)
+#: matrices that are symmetric by definition (the second moments X and X'): for the mutation selftest, a
+#: transpose of one of them is an equivalent mutant, not a wrong answer.  F1 is left out on purpose: the
+#: quadratic-trace-derivative check treats it as a generic matrix.
+SYMMETRIC = (X, Xp)
 Wt = Wp - I2  # \tilde W_p, written out
 WTILDE = sp.MatrixSymbol(r"\tilde{W}_p", n2, n2)  # the sheet's abbreviation, accepted in answers (= W_p - I)
 t = sp.Symbol("t", nonnegative=True)

@@ -1239,6 +1239,7 @@ def statements_3_1() -> dict:
     rejects=lambda: [
         "a", "c", "d",
     ],
+    timeout_s=240.0,  # the four statement proofs run once per process (cached), slowly on a loaded machine
 )
 def answer_3_1(answer):
     """The key is the one option whose own statement holds; each statement is checked separately."""
@@ -1304,6 +1305,7 @@ def statements_3_3() -> dict:
     rejects=lambda: [
         ["a", "b", "c", "d"], ["b", "d"], ["a", "b"], ["a", "d"],
     ],
+    timeout_s=240.0,  # the four statement proofs run once per process (cached), slowly on a loaded machine
 )
 def answer_3_3(answer):
     """The key is the set of options whose own statements hold; each statement is checked separately."""

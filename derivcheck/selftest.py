@@ -60,8 +60,9 @@ def _expr_mutants(e) -> list:
             out.append(("swap Kronecker factors", e.xreplace({node: KroneckerProduct(node.args[1], node.args[0])})))
         elif isinstance(node, sp.MatMul) and len(node.args) >= 2:
             coeff, mats = node.as_coeff_matrices()
-            if len(mats) >= 2:
-                out.append(("swap non-commuting factors", e.xreplace({node: coeff * sp.MatMul(*reversed(mats))})))
+            rev = list(reversed(mats))
+            if len(mats) >= 2 and _well_formed(rev):  # an ill-typed product is no mutant of a claim
+                out.append(("swap non-commuting factors", e.xreplace({node: coeff * sp.MatMul(*rev)})))
         if len(out) > 12:
             break
     if getattr(e, "is_Matrix", False) or isinstance(e, sp.MatrixExpr):
@@ -73,16 +74,57 @@ def _expr_mutants(e) -> list:
     return out
 
 
-def _equivalent(a, b) -> bool:
-    """SymPy proves the mutant equal to the answer (an equivalent mutant, not a survivor)."""
+def _well_formed(mats) -> bool:
+    import sympy as sp
+
+    for x, y in zip(mats, mats[1:]):
+        if sp.simplify(x.shape[1] - y.shape[0]) != 0:
+            return False
+    return True
+
+
+def _canonical(e, symmetric=()):
+    """Trace(A B C) -> the smallest cyclic rotation; X^T -> X for the matrices the claim's module declares
+    symmetric (``SYMMETRIC``, e.g. second moments)."""
+    import sympy as sp
+
+    if not isinstance(e, sp.Basic):
+        return e
+    e = e.doit() if isinstance(e, sp.MatrixExpr) else e
+    if symmetric:
+        e = e.replace(lambda n: isinstance(n, sp.Transpose) and n.arg in symmetric, lambda n: n.arg)
+
+    def rotate(tr):
+        arg = tr.arg
+        if isinstance(arg, sp.MatMul):
+            coeff, mats = arg.as_coeff_matrices()
+            rots = [mats[i:] + mats[:i] for i in range(len(mats))]
+            best = min(rots, key=lambda r: sp.default_sort_key(sp.MatMul(*r)))
+            return coeff * sp.Trace(sp.MatMul(*best))
+        return tr
+
+    return e.replace(lambda n: isinstance(n, sp.Trace), rotate)
+
+
+def _equivalent(a, b, symmetric=()) -> bool:
+    """SymPy proves the mutant equal to the answer (an equivalent mutant, not a survivor), after the
+    trace's cyclic property and the symmetry of the matrices the claim declares symmetric."""
     import sympy as sp
 
     try:
         if a == b:
             return True
+        if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
+            return all(_equivalent(x, y, symmetric) for x, y in zip(a, b))
+        if symmetric or (isinstance(a, sp.Basic) and a.has(sp.Trace)):
+            ca, cb = _canonical(a, symmetric), _canonical(b, symmetric)
+            if ca == cb or (isinstance(ca, sp.MatrixExpr) and sp.simplify(ca - cb) == sp.ZeroMatrix(*ca.shape)):
+                return True
+            if not isinstance(ca, sp.MatrixExpr) and isinstance(ca, sp.Basic) and sp.simplify(sp.expand(ca - cb)) == 0:
+                return True
         if isinstance(a, sp.Basic) and isinstance(b, sp.Basic):
             d = a - b
-            if getattr(d, "is_Matrix", False):
+            if isinstance(d, sp.MatrixBase):  # explicit matrices (a MatrixExpr also says is_Matrix)
                 return all(sp.simplify(x) == 0 for x in d)
             if isinstance(d, sp.MatrixExpr):
                 return sp.simplify(d.doit()) == sp.ZeroMatrix(*d.shape)
@@ -186,8 +228,9 @@ def mutate_claim(claim, registry, *, sample: Optional[int] = None, numeric: bool
     if sample is not None:
         muts = muts[:sample]
     confs = [c for c in registry.confirmations(claim.id) if not c.slow] if numeric else []
+    symmetric = tuple(getattr(sys.modules.get(claim.module), "SYMMETRIC", ()))
     for op, wrong in muts:
-        if _equivalent(claim.answer, wrong):
+        if _equivalent(claim.answer, wrong, symmetric):
             report.results.append(MutantResult(op, "-", None, equivalent=True))
             continue
         sym = run_symbolic(claim.variant(answer=wrong)).verdict.value
