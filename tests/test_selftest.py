@@ -57,3 +57,18 @@ def test_same_seed_same_json_and_parallel_equals_serial():
     assert a == b
     assert strip(verify(claims, seed=5, jobs=2)) == a
     assert strip(verify(claims, seed=6)) != a  # the seed is used
+
+
+def test_equivalent_mutants_are_recognised_and_wrong_ones_are_not():
+    import sympy as sp
+
+    from derivcheck.derivations import simsiam as S
+    from derivcheck.selftest import _equivalent
+
+    a = S.VIEW_MOMENTS[0]
+    assert not _equivalent(a, -a)  # a matrix expression's difference is not an explicit matrix
+    assert _equivalent(a, a.T.doit(), S.SYMMETRIC)  # W (X + X') W^T is symmetric when X, X' are
+    assert not _equivalent(a, a.T.doit())  # ... and not otherwise
+    tr = sp.Trace(S.Wp * S.F12)
+    assert _equivalent(tr, sp.Trace(S.F12 * S.Wp))  # cyclic property of the trace
+    assert not _equivalent(S.PREDICTOR_GRADIENT, S.F12 - S.F1 * S.Wp)
