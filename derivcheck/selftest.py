@@ -281,7 +281,7 @@ def run_seeds(claims, registry, *, seeds: int, base_seed: int = 0, progress=None
         for conf in registry.confirmations(c.id):
             if conf.slow:
                 continue
-            bad, n_stat, worst = 0, 0, []
+            bad, n_stat, worst, undecided, reasons = 0, 0, [], 0, []
             began = time.perf_counter()
             done = 0
             for i in range(seeds):
@@ -293,7 +293,11 @@ def run_seeds(claims, registry, *, seeds: int, base_seed: int = 0, progress=None
                 if res.verdict is not c.expect:
                     bad += 1
                     worst.append(res.seed)
-            row = {"check": conf.qualname, "seeds": done, "unexpected": bad,
+                    if res.verdict is Verdict.INCONCLUSIVE:
+                        undecided += 1
+                        reasons.append(res.detail[:120])
+            row = {"check": conf.qualname, "seeds": done, "unexpected": bad, "false_failures": bad - undecided,
+                   "inconclusive": undecided, "inconclusive_reasons": reasons[:3],
                    "statistical_comparisons": n_stat,
                    "expected_false_failures": n_stat * policy.PER_COMPARISON, "failing_seeds": worst[:5]}
             rows.append(row)
@@ -359,7 +363,8 @@ def cmd_selftest(args) -> int:
                   f"{summ['equivalent']} equivalent mutants not counted")
     if args.seeds:
         def show_seed(r):
-            print(f"{r['check']:<70} {r['unexpected']:>3}/{r['seeds']} unexpected; expected "
+            print(f"{r['check']:<70} {r['false_failures']:>3}/{r['seeds']} false failures, "
+                  f"{r['inconclusive']} inconclusive {r['inconclusive_reasons'][:1]}; expected "
                   f"{r['expected_false_failures']:.2g} ({r['statistical_comparisons']} statistical comparisons)",
                   file=sys.stderr if quiet else sys.stdout, flush=True)
         rows = run_seeds(claims, REGISTRY, seeds=args.seeds, base_seed=args.seed, progress=show_seed,
