@@ -84,6 +84,9 @@ I2 = sp.Identity(n2)
 #: transpose of one of them is an equivalent mutant, not a wrong answer.  F1 is left out on purpose: the
 #: quadratic-trace-derivative check treats it as a generic matrix.
 SYMMETRIC = (X, Xp)
+#: claims whose statement does not change when the answer is multiplied by a non-zero constant (a
+#: multiple of a conserved quantity is conserved): the mutation selftest counts such mutants as equivalent
+SCALE_INVARIANT = ("simsiam.stop_gradient_invariant",)
 Wt = Wp - I2  # \tilde W_p, written out
 WTILDE = sp.MatrixSymbol(r"\tilde{W}_p", n2, n2)  # the sheet's abbreviation, accepted in answers (= W_p - I)
 t = sp.Symbol("t", nonnegative=True)

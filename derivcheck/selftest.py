@@ -62,7 +62,9 @@ def _expr_mutants(e) -> list:
             coeff, mats = node.as_coeff_matrices()
             rev = list(reversed(mats))
             if len(mats) >= 2 and _well_formed(rev):  # an ill-typed product is no mutant of a claim
-                out.append(("swap non-commuting factors", e.xreplace({node: coeff * sp.MatMul(*rev)})))
+                swapped = e.xreplace({node: coeff * sp.MatMul(*rev)})
+                if _sums_typed(swapped):
+                    out.append(("swap non-commuting factors", swapped))
         if len(out) > 12:
             break
     if getattr(e, "is_Matrix", False) or isinstance(e, sp.MatrixExpr):
@@ -80,6 +82,19 @@ def _well_formed(mats) -> bool:
     for x, y in zip(mats, mats[1:]):
         if sp.simplify(x.shape[1] - y.shape[0]) != 0:
             return False
+    return True
+
+
+def _sums_typed(e) -> bool:
+    """Every matrix sum in ``e`` adds terms of one shape (a swap may make W^T W - W_p^T W_p ill-typed)."""
+    import sympy as sp
+
+    for node in sp.preorder_traversal(e):
+        if isinstance(node, sp.MatAdd):
+            shapes = [a.shape for a in node.args if hasattr(a, "shape")]
+            if any(sp.simplify(r0 - r1) != 0 or sp.simplify(c0 - c1) != 0
+                   for (r0, c0), (r1, c1) in zip(shapes, shapes[1:])):
+                return False
     return True
 
 
@@ -228,9 +243,14 @@ def mutate_claim(claim, registry, *, sample: Optional[int] = None, numeric: bool
     if sample is not None:
         muts = muts[:sample]
     confs = [c for c in registry.confirmations(claim.id) if not c.slow] if numeric else []
-    symmetric = tuple(getattr(sys.modules.get(claim.module), "SYMMETRIC", ()))
+    module = sys.modules.get(claim.module)
+    symmetric = tuple(getattr(module, "SYMMETRIC", ()))
+    # claims whose statement is unchanged by a non-zero constant factor on the answer (a multiple of a
+    # conserved quantity is conserved): such mutants are equivalent
+    scale_free = claim.id in getattr(module, "SCALE_INVARIANT", ())
     for op, wrong in muts:
-        if _equivalent(claim.answer, wrong, symmetric):
+        if _equivalent(claim.answer, wrong, symmetric) or (
+                scale_free and any(_equivalent(c * claim.answer, wrong, symmetric) for c in (-1, 2, -2))):
             report.results.append(MutantResult(op, "-", None, equivalent=True))
             continue
         sym = run_symbolic(claim.variant(answer=wrong)).verdict.value
