@@ -15,6 +15,10 @@
 3. **Throughput.** One full submission per assignment (every catalogue
    question answered: correct expressions, keyed labels, derivation steps,
    text) graded repeatedly for ``--seconds``; submissions per second.
+4. **Step checking.** Every derivation question graded with the worked
+   derivation of ``tests/test_steps.py`` (and the derivations of the seeds'
+   answer sets, ``tests/fixtures/answer_sets/``): steps, relations checked,
+   verdict, median latency over ``--repeat`` gradings after one warm-up.
 
 Targets (issue 8): median check <= 20 ms, p99 <= 500 ms, zero false accepts.
 """
@@ -138,13 +142,61 @@ def full_submission(assignment):
             else:
                 answers[qid] = q.options[0] if q.options else "a"
         elif q.kind == "derivation":
-            answers[qid] = [r"\log p(x) = \log \int p(x,z)\,dz",
-                            r"\geq \mathbb{E}_{q(z|x)}\left[\log \frac{p(x,z)}{q(z|x)}\right]"]
+            answers[qid] = worked_derivations().get(qid, [r"\log p(x) = \log \int p(x,z)\,dz"])
         elif q.kind == "code":
             answers[qid] = "def f(x):\n    return x"
         else:
             answers[qid] = "A short free-text answer."
     return {"student": f"bench-{assignment}", "answers": answers}
+
+
+def worked_derivations() -> dict:
+    """One correct derivation per derivation question, as written in tests/test_steps.py."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tests" / "test_steps.py"
+    spec = importlib.util.spec_from_file_location("_worked_steps", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return {"vae-simclr/1a": mod.ELBO_DECOMP, "vae-simclr/2a": mod.NTX, "ift6135-a23/2.1": mod.FLOW,
+            "ift6135-a23/3.2a": mod.ELBO_FROM_EVIDENCE, "ift6135-a23/3.2b": mod.JENSEN, "ift6135-a23/3.4a": mod.IW_A,
+            "ift6135-a23/3.4b": mod.IW_B, "ift6135-h22/1.1": mod.ECLL, "ift6135-h22/3.1": mod.FLOW,
+            "ift6135-h22/5.1": mod.SIMSIAM}
+
+
+def bench_steps(repeat):
+    """Step-checking latency per derivation: the worked derivations and the answer sets' derivations."""
+    from pathlib import Path
+
+    import yaml
+
+    from derivcheck import grading
+    from derivcheck.grading.questions import question
+
+    cases = [(qid, "worked", steps) for qid, steps in worked_derivations().items()]
+    folder = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "answer_sets"
+    for f in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        sub = yaml.safe_load(f.read_text(encoding="utf-8"))
+        for qid, ans in (sub.get("answers") or {}).items():
+            try:
+                if question(qid).kind == "derivation":
+                    cases.append((qid, f.stem, ans))
+            except KeyError:
+                continue
+    out = []
+    for qid, source, steps in cases:
+        grading.check(qid, steps, time_limit_s=30)  # warm-up: the context's instances, SymPy
+        times, r = [], None
+        for _ in range(max(1, repeat)):
+            t = time.perf_counter()
+            r = grading.check(qid, steps, time_limit_s=30)
+            times.append((time.perf_counter() - t) * 1000)
+        rels = sum(len(s.get("relations", [])) for s in r.details.get("steps", []))
+        out.append({"question": qid, "source": source, "steps": len(steps), "relations": rels,
+                    "verdict": r.verdict, "first_wrong_step": r.first_wrong_step,
+                    "median_ms": statistics.median(times), "max_ms": max(times)})
+    return out
 
 
 def bench_throughput(seconds):
@@ -171,7 +223,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="throughput measuring time in total (default 8)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     ap.add_argument("--no-math-verify", action="store_true")
+    ap.add_argument("--steps-only", action="store_true", help="only the step-checking figures (part 4)")
     args = ap.parse_args(argv)
+    if args.steps_only:
+        for r in bench_steps(args.repeat):
+            wrong = "" if r["first_wrong_step"] is None else str(r["first_wrong_step"])
+            print(f"{r['question']:<18} {r['source']:<18} {r['steps']:>3} steps {r['relations']:>3} relations "
+                  f"{r['verdict']:<12} {wrong:>3} {r['median_ms']:>8.1f} ms (max {r['max_ms']:.1f})")
+        return 0
 
     items = _items()
     print(f"grading benchmark: {len(items)} items ({sum(1 for i in items if i[2])} equivalent rewrites, "
@@ -205,10 +264,20 @@ def main(argv=None) -> int:
     print(f"\n{'assignment':<13} {'questions':>9} {'submissions/s':>13}  verdicts of one submission")
     for r in thr:
         print(f"{r['assignment']:<13} {r['questions']:>9} {r['submissions_per_s']:>13.1f}  {r['verdicts']}")
+    stp = bench_steps(args.repeat)
+    print(f"\n{'derivation':<18} {'source':<18} {'steps':>5} {'relations':>9} {'verdict':<12} {'wrong':>5} "
+          f"{'median ms':>9} {'max ms':>7}")
+    for r in stp:
+        wrong = "" if r["first_wrong_step"] is None else str(r["first_wrong_step"])
+        print(f"{r['question']:<18} {r['source']:<18} {r['steps']:>5} {r['relations']:>9} {r['verdict']:<12} "
+              f"{wrong:>5} {r['median_ms']:>9.1f} {r['max_ms']:>7.1f}")
+    per_rel = [r["median_ms"] / max(1, r["relations"]) for r in stp]
+    print(f"step checking: median {statistics.median([r['median_ms'] for r in stp]):.0f} ms per derivation, "
+          f"{statistics.median(per_rel):.1f} ms per relation (max {max(r['max_ms'] for r in stp):.0f} ms)")
     print(f"\n(total benchmark time {time.perf_counter() - t0:.1f} s; derivcheck part incl. warm-up {warm:.1f} s)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"checks": rows, "throughput": thr,
+            json.dump({"checks": rows, "throughput": thr, "steps": stp,
                        "derivcheck_misses": our_fail, "math_verify_misses": their_fail}, fh, indent=1)
     ok = ours["false_accepts"] == 0
     return 0 if ok else 1

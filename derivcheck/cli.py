@@ -1,13 +1,18 @@
 """The ``derivcheck`` command line: a thin layer over registry, runner and reports.
 
     derivcheck list   [--only PATTERN] [--results FILE] [--json]
-    derivcheck verify [--only PATTERN] [--full] [--json] [--save FILE] [--quiet]
-    derivcheck report [-o FILE] [--only PATTERN] [--full] [--results FILE]
+    derivcheck verify [--only PATTERN] [--full] [--json] [--save FILE] [--no-save] [--quiet]
+    derivcheck report [-o FILE] [--only PATTERN] [--results FILE] [--run [--full]]
     derivcheck grade SUBMISSION.yaml [--format json|gradescope|html] [-o FILE]
     derivcheck check QID --answer TEXT [--json]
+    derivcheck serve [--host 127.0.0.1] [--port 8000] [--audience student|staff] [--only PATTERN]
 
 Exit codes: 0 every selected claim verified (or symbolic-only), 1 some claim
 failed or was inconclusive, 2 usage error (bad pattern, unreadable file).
+
+Results live in one store (:mod:`derivcheck.store`): ``verify`` writes it (``--only`` merges
+into it), ``list`` and ``report`` read it.  Its place: ``--save``/``--results FILE``, else
+``$DERIVCHECK_RESULTS``, else ``~/.cache/derivcheck/results.json`` (``$XDG_CACHE_HOME``).
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-LAST_RESULTS = Path(".derivcheck") / "results.json"
+from . import store
 
 
 def _registry():
@@ -73,29 +78,42 @@ def _run(args) -> dict:
 
     claims = _select(args.only)
     progress = Progress(count_checks(claims, REGISTRY), quiet=getattr(args, "quiet", False))
+    start = time.perf_counter()
     outcomes = verify(claims, registry=REGISTRY, full=args.full, progress=progress,
                       seed=getattr(args, "seed", None), jobs=getattr(args, "jobs", 1) or (os.cpu_count() or 1))
     progress.close()
     doc = document(outcomes, full=args.full)
-    _save(doc, Path(args.save) if getattr(args, "save", None) else LAST_RESULTS)
+    doc.setdefault("wall_s", round(time.perf_counter() - start, 2))
+    doc.setdefault("environment", store.run_environment())
+    if not getattr(args, "no_save", False):
+        _save(doc, getattr(args, "save", None), merge=bool(args.only), quiet=getattr(args, "quiet", False))
     return doc
 
 
-def _save(doc: dict, path: Path) -> None:
+def _save(doc: dict, path: Optional[str], *, merge: bool, quiet: bool = False) -> None:
+    """Write ``doc`` to the results store: a run of every claim replaces it, ``--only`` merges."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        where = store.merge_save(doc, path) if merge else store.save(doc, path)
     except OSError as exc:  # a read-only directory must not fail the run
-        sys.stderr.write(f"derivcheck: could not save results to {path}: {exc}\n")
+        sys.stderr.write(f"derivcheck: could not save results to {store.results_path(path)}: {exc}\n")
+        return
+    if not quiet:
+        sys.stderr.write(f"results {'merged into' if merge else 'saved to'} {where}\n")
 
 
-def _load(path: str) -> dict:
+def _load(path: Optional[str], *, required: bool = False) -> dict:
+    """The stored results (``path`` or the default store); a usage error if unreadable, or if
+    ``required`` and there are none."""
+    p = store.results_path(path)
+    if path and not p.exists():
+        raise UsageError(f"cannot read results file {p}: it does not exist")
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read results file {path}: {exc}") from None
-    if not isinstance(doc, dict) or "claims" not in doc:
-        raise UsageError(f"{path} is not a derivcheck results file (no 'claims' list)")
+        doc = store.load(p)
+    except store.ResultsError as exc:
+        raise UsageError(str(exc)) from None
+    if required and not doc["claims"]:
+        raise UsageError(f"no results in {p}; run 'derivcheck verify' first "
+                         "(or 'derivcheck report --run'), or pass --results FILE")
     return doc
 
 
@@ -107,9 +125,9 @@ def cmd_list(args) -> int:
     reg = _registry()
     claims = _select(args.only)
     last = {}
-    results_path = args.results or (str(LAST_RESULTS) if LAST_RESULTS.exists() else None)
-    if results_path:
-        last = {c["id"]: c["status"] for c in _load(results_path)["claims"]}
+    stored = _load(args.results)
+    results_path = None if stored.get("empty") else store.results_path(args.results)
+    last = {c["id"]: c["status"] for c in stored["claims"]}
     rows = []
     for c in claims:
         confs = reg.confirmations(c.id)
@@ -121,9 +139,19 @@ def cmd_list(args) -> int:
             "status": last.get(c.id, "not run"),
             "title": c.title,
         })
+    qrows = None
+    if getattr(args, "question_files", None):
+        from .grading.listing import question_rows
+
+        qrows = question_rows([str(f.resolve()) for f in args.question_files])
     if args.json:
-        print(json.dumps({"claims": rows}, indent=1))
+        print(json.dumps({"claims": rows} if qrows is None else {"claims": rows, "questions": qrows}, indent=1))
         return 0
+    if qrows is not None:
+        from .grading.listing import print_rows
+
+        print_rows(qrows, sys.stdout)
+        print()
     id_w = max(len(r["id"]) for r in rows)
     q_w = max(len(", ".join(r["questions"])) for r in rows)
     print(f"{'claim':<{id_w}}  {'questions':<{q_w}}  {'numeric':>7}  {'status':<13}  title")
@@ -172,7 +200,21 @@ def cmd_verify(args) -> int:
 def cmd_report(args) -> int:
     from .reports.html import render_html
 
-    doc = _load(args.results) if args.results else _run(args)
+    if args.run:
+        if args.results:
+            raise UsageError("--run writes the results store; --results FILE is read without running: "
+                             "give one of them (use --save FILE to run and keep the results elsewhere)")
+        _run(args)
+        doc = _load(getattr(args, "save", None), required=True)
+    else:
+        doc = _load(args.results, required=True)
+    if args.only:
+        wanted = {c.id for c in _select(args.only)}
+        doc = dict(doc, claims=[c for c in doc["claims"] if c["id"] in wanted])
+        if not doc["claims"]:
+            raise UsageError(f"the results hold none of the claims {args.only!r} selects; "
+                             f"run 'derivcheck verify --only {args.only}' first")
+        doc["summary"] = store.summarize(doc["claims"])
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(doc), encoding="utf-8")
@@ -190,20 +232,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("list", help="list claims, the questions they answer and their last status")
     q.add_argument("--only", **only)
-    q.add_argument("--results", metavar="FILE", help=f"status from this results file (default {LAST_RESULTS})")
+    q.add_argument("--results", metavar="FILE", help="status from this results file (default: the results store, "
+                   "$DERIVCHECK_RESULTS or ~/.cache/derivcheck/results.json)")
     q.add_argument("--json", action="store_true", help="print JSON")
+    q.add_argument("--questions", action="append", metavar="FILE|DIR", help=QUESTIONS_HELP)
     q.set_defaults(func=cmd_list)
 
     v = sub.add_parser("verify", help="run every symbolic check and numeric confirmation")
     v.add_argument("--only", **only)
     v.add_argument("--full", action="store_true", help="also run long trainings (slow confirmations)")
     v.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    v.add_argument("--save", metavar="FILE", help=f"where to save the results JSON (default {LAST_RESULTS})")
+    v.add_argument("--save", metavar="FILE", help="where to save the results JSON (default: the results store, "
+                   "$DERIVCHECK_RESULTS or ~/.cache/derivcheck/results.json); --only merges into it")
+    v.add_argument("--no-save", action="store_true", help="do not write the results anywhere")
     v.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     v.add_argument("--seed", type=int, default=None,
                    help="run base seed: every numeric confirmation gets a seed derived from it and its name")
     v.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="run the checks on N processes (0: all cores); same results as the serial run")
+    v.add_argument("--questions", action="append", metavar="FILE|DIR", help=QUESTIONS_HELP)
     v.set_defaults(func=cmd_verify)
 
     from .selftest import add_command as add_selftest_command
@@ -212,23 +259,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="write the self-contained HTML verification report")
     r.add_argument("-o", "--output", default="report.html", metavar="FILE")
-    r.add_argument("--only", **only)
-    r.add_argument("--full", action="store_true", help="also run long trainings (slow confirmations)")
-    r.add_argument("--results", metavar="FILE", help="render a saved results JSON instead of running the checks")
-    r.add_argument("--save", metavar="FILE", help=f"where to save the results JSON (default {LAST_RESULTS})")
+    r.add_argument("--only", metavar="PATTERN", help="render only these claims (claim/question ID prefix or glob)")
+    r.add_argument("--results", metavar="FILE", help="render this results file (default: the results store, "
+                   "$DERIVCHECK_RESULTS or ~/.cache/derivcheck/results.json)")
+    r.add_argument("--run", action="store_true", help="run the (selected) checks first and store their results")
+    r.add_argument("--full", action="store_true", help="with --run: also run long trainings")
+    r.add_argument("--save", metavar="FILE", help="with --run: store the results in this file instead")
     r.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    r.add_argument("--questions", action="append", metavar="FILE|DIR", help=QUESTIONS_HELP)
     r.set_defaults(func=cmd_report)
 
     from .grading.cli import add_commands as add_grading_commands
 
     add_grading_commands(sub)
+    from .web import add_command as add_serve_command
+
+    add_serve_command(sub)
     return p
+
+
+QUESTIONS_HELP = "more question records: a YAML file or a folder of them (repeatable)"
+
+
+def _use_questions(args) -> None:
+    """``--questions FILE|DIR``: add those records to the catalogue before anything reads it."""
+    paths = getattr(args, "questions", None) or []
+    if not paths:
+        return
+    from . import catalogue
+
+    try:
+        args.question_files = catalogue.use_questions(paths)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    for problem in catalogue.problems():
+        sys.stderr.write(f"derivcheck: {problem}\n")
 
 
 def main(argv: Optional[list] = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     args = build_parser().parse_args(argv)
     try:
+        _use_questions(args)
         return args.func(args)
     except UsageError as exc:
         sys.stderr.write(f"derivcheck: {exc}\n")

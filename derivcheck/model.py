@@ -158,13 +158,16 @@ def _fmt(x: Any) -> str:
 class Series:
     """One line (kind ``line``), one point cloud (``scatter``) or one picture
     (``images``: ``image`` is an H x W grey or H x W x 3 RGB nested list with
-    values in [0, 1]; ``x``/``y`` unused)."""
+    values in [0, 1], ``cell_labels`` optional; ``x``/``y`` unused)."""
 
     label: str
     x: list = field(default_factory=list)
     y: list = field(default_factory=list)
     style: str = "-"
     image: Optional[list] = None
+    # a picture whose pixels are the cells of a labelled grid (e.g. a receptive field): the label
+    # of each pixel, same H x W shape as ``image``; the report writes it in the cell
+    cell_labels: Optional[list] = None
 
 
 @dataclass

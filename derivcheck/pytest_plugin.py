@@ -34,9 +34,15 @@ def pytest_addoption(parser):
     group.addoption("--seed", dest="derivcheck_seed", type=int, default=None,
                     help="run base seed: each numeric confirmation gets a seed derived from it and its own name "
                          "(default: the confirmation's fixed seed)")
+    group.addoption("--questions", action="append", default=[], metavar="FILE|DIR",
+                    help="more question records (YAML file or folder); their data claims become items")
 
 
 def pytest_configure(config):
+    if config.getoption("questions", None):
+        from . import catalogue
+
+        catalogue.use_questions(config.getoption("questions"))
     config.addinivalue_line("markers", "slow: long trainings; skipped unless --full is given")
 
 

@@ -159,10 +159,15 @@ def _units(claims, registry: Registry, full: bool) -> list:
     return units
 
 
-def _run_unit(unit, full: bool, seed: Optional[int]):
-    """Run one unit (in a worker process): returns [(key, result)], key = claim id or qualname."""
+def _run_unit(unit, full: bool, seed: Optional[int], extra_questions=()):
+    """Run one unit (in a worker process): returns [(key, result)], key = claim id or qualname.
+    ``extra_questions``: the parent's ``--questions`` files, so that their data claims exist here too."""
     from .registry import load_all
 
+    if extra_questions:
+        from . import catalogue
+
+        catalogue.use_questions(list(extra_questions))
     load_all()
     if unit[0] == "symbolic":
         return [(unit[1], run_symbolic(REGISTRY.get(unit[1]))), ("__trainings__", trainings())]
@@ -229,7 +234,10 @@ def _verify_parallel(claims, *, full, progress, seed, jobs) -> list[ClaimOutcome
     results: dict = {}
     ctx = mp.get_context("spawn")  # no fork of a process that may hold Torch or BLAS threads
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(_run_unit, units[i], full, seed): i for i in order}
+        from . import catalogue
+
+        extra = tuple(str(p) for p in getattr(catalogue, "_extra", ()))
+        futures = {pool.submit(_run_unit, units[i], full, seed, extra): i for i in order}
         for fut in cf.as_completed(futures):
             for key, res in fut.result():
                 if key == "__trainings__":

@@ -15,9 +15,11 @@ from typing import Any, Optional
 
 import yaml
 
+from derivcheck import catalogue
 from derivcheck.model import Verdict
 
 from . import expr as X
+from . import slips
 from .context import Context
 from .engine import Engine, Judgement
 from .expr import Expr, to_text
@@ -26,7 +28,7 @@ from .kinds import grades
 from .questions import Question, contexts
 from .results import CORRECT, INCORRECT, NEEDS_HUMAN, PARTIAL, UNPARSEABLE, Result
 from .semantics import NotationError, Reading, readings_of_tree
-from .syntax import ParseError, S, TooCostly, parse
+from .syntax import ParseError, S, TooCostly, normalize_unicode, parse
 
 
 # --------------------------------------------------------------------------
@@ -37,8 +39,17 @@ def engine(context_name: str) -> Engine:
     return Engine(contexts()[context_name])
 
 
+catalogue.on_change(engine.cache_clear)  # a questions file added or removed may redefine a context
+
+
 # -- labels ----------------------------------------------------------------------
 _LABEL_STRIP = re.compile(r"^[\s(\[]*(.*?)[\s)\].:]*$")
+#: 'option b', 'answer: (b)', 'choice B.'
+_LABEL_PREFIX = re.compile(r"^\s*(?:option|answer|choice|ans)\b\s*[:.=\-]?\s*", re.I)
+#: a label as the sheets print it before an option's text: '(b) text', 'b) text', 'B. text', 'ii: text', 'yes, because'
+_LEADING_LABEL = re.compile(r"^\s*[(\[]?\s*([a-z0-9][a-z0-9-]*)\s*(?:[)\]]|[.:,;!]\s|[.:,;!]$|\s-+\s)", re.I)
+#: words that make a short phrase a hedge, not a choice ('no idea', 'not sure', 'a or b')
+_HEDGES = {"idea", "sure", "unsure", "know", "either", "neither", "both", "or", "not", "never", "unknown", "?"}
 
 
 def _label(x: Any) -> str:
@@ -49,26 +60,71 @@ def _label(x: Any) -> str:
     return m.group(1).strip() if m else s
 
 
+def _option(x: Any, options: list) -> tuple:
+    """(label, note): the option a student's text names, read the way the sheets print options
+    ('(b)', 'b)', 'B.', 'option b', '(b) the text of b', 'reverse KL'); the plain label when none fits."""
+    plain = _label(x)
+    if not options or plain in options or isinstance(x, bool):
+        return plain, ""
+    text = _LABEL_PREFIX.sub("", str(x).strip())
+    if _label(text) in options:
+        return _label(text), ""
+    m = _LEADING_LABEL.match(text)
+    if m and m.group(1).lower() in options:
+        return m.group(1).lower(), f"{text[:60]!r} read as option {m.group(1).lower()}"
+    words = [w for w in re.split(r"[\s,;:.!()\[\]]+", text.lower()) if w]
+    named = [w for w in words if w in options]
+    if len(set(named)) == 1 and len(words) <= 4 and not (set(words) & _HEDGES) and "?" not in text \
+            and not all(len(o) == 1 for o in options):
+        return named[0], f"{text[:60]!r} read as option {named[0]}"
+    return plain, ""
+
+
+def _key_name(k: Any, keys: list) -> tuple:
+    """(key, note): a mapping key as the student wrote it ('Scenario 1', '1)', 'Colour') -> the record's key."""
+    plain = _label(k)
+    if not keys or plain in keys:
+        return plain, ""
+    squash = {re.sub(r"[^a-z0-9]", "", key): key for key in keys}
+    mine = re.sub(r"[^a-z0-9]", "", plain)
+    if mine in squash:
+        return squash[mine], ""
+    if mine.isdigit():  # '1)' or '(2)': the scenario numbered so
+        ends = [key for key in keys if re.sub(r"\D", "", key) == mine]
+        if len(ends) == 1:
+            return ends[0], f"'{k}' read as {ends[0]}"
+    import difflib
+
+    close = difflib.get_close_matches(mine, list(squash), n=2, cutoff=0.8)
+    if len(close) == 1:
+        return squash[close[0]], f"'{k}' read as {squash[close[0]]}"
+    return plain, ""
+
+
 @grades("choice")
 def _grade_choice(q, entry, answer, deadline) -> Result:
     if isinstance(answer, (list, dict)):
         return Result(q.id, UNPARSEABLE, 0.0, q.points, f"expected one option label, got a {type(answer).__name__}")
-    given = _label(answer)
     options = [o.lower() for o in q.options]
+    given, note = _option(answer, options)
     if options and given not in options:
         return Result(q.id, UNPARSEABLE, 0.0, q.points,
-                      f"{str(answer)!r} is not one of the options ({', '.join(q.options)})")
+                      f"{str(answer)[:200]!r} is not one of the options ({', '.join(q.options)})")
+    note = f" ({note})" if note else ""
     if given == entry.labels:
-        return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct", method="option label")
-    return Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect", method="option label")
+        return Result(q.id, CORRECT, q.points, q.points, f"{given}: correct{note}", method="option label")
+    return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points, f"{given}: incorrect{note}",
+                                 method="option label"), q, given, entry.labels)
 
 
-def _as_label_list(answer) -> Optional[list]:
+def _as_label_list(answer, options: Optional[list] = None) -> Optional[list]:
+    if isinstance(answer, dict) and all(v is None for v in answer.values()):
+        answer = list(answer)  # '{a, b}' read by YAML as a mapping without values
     if isinstance(answer, (list, tuple, set)):
-        return [_label(a) for a in answer]
+        return [_option(a, options or [])[0] for a in answer]
     if isinstance(answer, str):
-        parts = [p for p in re.split(r"[\s,;{}\\]+", answer) if p]
-        return [_label(p) for p in parts]
+        parts = [p for p in re.split(r"[\s,;{}\\&]+|\band\b", answer) if p and p.strip()]
+        return [_option(p, options or [])[0] for p in parts]
     if isinstance(answer, (int, float, bool)):
         return [_label(answer)]
     return None
@@ -76,10 +132,10 @@ def _as_label_list(answer) -> Optional[list]:
 
 @grades("choices", yaml_text=True)
 def _grade_choices(q, entry, answer, deadline) -> Result:
-    given = _as_label_list(answer)
+    options = [o.lower() for o in q.options]
+    given = _as_label_list(answer, options)
     if given is None:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, "expected a list of option labels")
-    options = [o.lower() for o in q.options]
     bad = [g for g in given if options and g not in options]
     if bad:
         return Result(q.id, UNPARSEABLE, 0.0, q.points,
@@ -106,8 +162,14 @@ def _grade_mapping(q, entry, answer, deadline) -> Result:
     if not isinstance(answer, dict):
         return Result(q.id, UNPARSEABLE, 0.0, q.points,
                       f"expected a mapping {{{', '.join(k + ': ...' for k in q.keys)}}}")
-    given = {_label(k): _label(v) for k, v in answer.items()}
     options = [o.lower() for o in q.options]
+    keys_known = [k.lower() for k in q.keys] or [str(k) for k in entry.labels]
+    given, notes = {}, []
+    for k, v in answer.items():
+        name, n1 = _key_name(k, keys_known)
+        value, n2 = _option(v, options)
+        given[name] = value
+        notes.extend(n for n in (n1, n2) if n)
     bad = [f"{k}: {v}" for k, v in given.items() if options and v not in options]
     if bad:
         return Result(q.id, UNPARSEABLE, 0.0, q.points,
@@ -125,11 +187,13 @@ def _grade_mapping(q, entry, answer, deadline) -> Result:
         parts.append(f"missing: {', '.join(missing)}")
     if extra:
         parts.append(f"ignored unknown keys: {', '.join(extra)}")
+    parts.extend(dict.fromkeys(notes))
     if len(right) == len(keys):
         return Result(q.id, CORRECT, q.points, q.points, "every entry correct" + (
             f" ({'; '.join(parts)})" if parts else ""), method="option labels")
     verdict = PARTIAL if right else INCORRECT
-    return Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key")
+    return slips.annotate(Result(q.id, verdict, score, q.points, "; ".join(parts), method="option labels per key"),
+                          q, given, entry.labels)
 
 
 # -- expressions -------------------------------------------------------------------
@@ -198,7 +262,7 @@ def _text(answer: Any) -> str:
     if isinstance(answer, (int, float)):
         return repr(answer) if isinstance(answer, float) else str(answer)
     if isinstance(answer, str):
-        return answer
+        return normalize_unicode(answer)[0]
     raise _Unreadable(f"expected LaTeX text, got a {type(answer).__name__}")
 
 
@@ -230,6 +294,13 @@ def _restriction(q: Question, e: Expr) -> Optional[str]:
                 if name in forbid:
                     return f"the answer uses {name}, which this question asks to eliminate"
             stack.extend(a for a in node.args if isinstance(a, Expr))
+    if q.spec.restates:
+        asked = set()
+        for latex in q.spec.restates:
+            asked |= _allowed_forms(latex, ctx)
+        if any(node in asked for node in e.walk()):
+            return (f"the answer restates the quantity asked for instead of expressing it"
+                    + (f" ({q.ask})" if q.ask else ""))
     if q.spec.only_through:
         allowed = _allowed_forms(q.spec.only_through, ctx)
         stack = [e]
@@ -281,7 +352,7 @@ def _judge_readings(q: Question, eng: Engine, rds: list, key: Expr, deadline: fl
     shown = "; ".join(f"reading {i + 1} ({rd.describe()}): {'correct' if ok else 'incorrect'}"
                       for i, (rd, j, problem, ok) in enumerate(outcomes))
     details = {"readings": [{"reading": to_text(rd.expr), "how": rd.describe(), "correct": ok,
-                             "judgement": j.to_dict() if j else None, "problem": problem}
+                             "judgement": _student_judgement(j) if j else None, "problem": problem}
                             for rd, j, problem, ok in outcomes]}
     if all(ok for *_, ok in outcomes):
         return Result(q.id, CORRECT, q.points, q.points, f"ambiguous notation, but every reading is correct: {shown}",
@@ -295,28 +366,61 @@ def _judge_readings(q: Question, eng: Engine, rds: list, key: Expr, deadline: fl
                   method="every reading checked", details=details)
 
 
+def _student_judgement(j: Judgement) -> dict:
+    """A judgement as the student may see it: the key's value on a counterexample is staff-only."""
+    d = j.to_dict()
+    if d.get("counterexample"):
+        d["counterexample"] = {k: v for k, v in d["counterexample"].items() if k != "reference"}
+    return d
+
+
 def _from_judgement(q: Question, j: Judgement, rd: Reading) -> Result:
-    details = {"reading": to_text(rd.expr), "judgement": j.to_dict()}
+    details = {"reading": to_text(rd.expr), "judgement": _student_judgement(j)}
+    staff = {"judgement": j.to_dict()}
     if j.verdict is Verdict.HOLDS:
-        return Result(q.id, CORRECT, q.points, q.points, "equivalent to the key", method=j.method, details=details)
+        return Result(q.id, CORRECT, q.points, q.points, "equivalent to the key", method=j.method, details=details,
+                      staff=staff)
     if j.verdict is Verdict.FAILS:
         msg = "not equivalent to the key: " + j.method
         if j.detail and j.detail not in msg:
             msg += f" ({j.detail})"
         cex = j.counterexample or {}
-        if "answer" in cex and "reference" in cex:
-            msg += f"; on the instance {_inst_text(cex['instance'])} the answer is {cex['answer']} and the key " \
-                   f"{cex['reference']}"
-        return Result(q.id, INCORRECT, 0.0, q.points, msg, method=j.method, details=details)
-    return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"could not decide: {j.method}", method=j.method, details=details)
+        if "answer" in cex:
+            msg += f"; on the instance {_inst_text(cex['instance'])} your answer is {cex['answer']}"
+        if "reference" in cex:
+            staff["key_value"] = f"on the instance {_inst_text(cex['instance'])} the key is {cex['reference']}"
+        return Result(q.id, INCORRECT, 0.0, q.points, msg, method=j.method, details=details, staff=staff)
+    return Result(q.id, NEEDS_HUMAN, 0.0, q.points, f"could not decide: {j.method}", method=j.method, details=details,
+                  staff=staff)
 
 
 def _inst_text(inst: dict) -> str:
     return ", ".join(f"{k} = {v}" for k, v in inst.items())
 
 
+def _noting_unicode(fn):
+    """Say in the result's message how Unicode in the answer was read (subscript digits, Greek, ⊗...)."""
+    @functools.wraps(fn)
+    def wrapped(q, entry, answer, deadline):
+        res = fn(q, entry, answer, deadline)
+        texts = [answer] if isinstance(answer, str) else [a for a in answer if isinstance(a, str)] \
+            if isinstance(answer, (list, tuple)) else []
+        notes = []
+        for t in texts:
+            for n in normalize_unicode(t)[1]:
+                if n not in notes:
+                    notes.append(n)
+        if notes:
+            res.message += " (" + "; ".join(notes) + ")"
+            res.details.setdefault("notes", notes)
+        return res
+
+    return wrapped
+
+
 @grades("matrix")
 @grades("expression")
+@_noting_unicode
 def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     try:
         text = _text(answer)
@@ -330,32 +434,62 @@ def _grade_expression(q, entry: KeyEntry, answer, deadline) -> Result:
     except _Unreadable as exc:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, exc.message, details=exc.details)
     eng = engine(q.spec.context)
-    false_side = _check_other_sides(q, eng, text, deadline)
+    false_side = _check_other_sides(q, eng, text, deadline, entry)
     if false_side is not None:
         return false_side
     res = _judge_readings(q, eng, rds, entry.expr, deadline,
                           lambda e: eng.judge(e, "=", entry.expr, deadline=deadline))
+    if len(rds) == 1:
+        slips.annotate(res, q, rds[0].expr, entry.expr, q.context, eng)
     notes = "; ".join(n for n in (note1, note2) if n)
     if notes:
         res.message += f" ({notes})"
     return res
 
 
-def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> Optional[Result]:
-    """In an '=' chain every side that is an expression of the question (not a label such as
-    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
+def _chain_sides(text: str) -> list:
+    """The sides of an '=' chain before the last one.  When the whole chain does not parse (a side
+    written with an operator the grammar does not read, such as a derivative), each side is read on
+    its own and the unreadable ones are skipped."""
     try:
         tree = parse(text)
+    except TooCostly:
+        raise
     except ParseError:
-        return None
+        parts, depth, start = [], 0, 0
+        for i, ch in enumerate(text):
+            depth += ch in "([{"
+            depth -= ch in ")]}"
+            if ch == "=" and depth == 0:
+                parts.append(text[start:i].rstrip(":"))
+                start = i + 1
+        sides = []
+        for part in parts:
+            try:
+                sides.append(parse(part))
+            except TooCostly:
+                raise
+            except ParseError:
+                continue
+        return sides
     if tree.kind != "rel" or len(tree.args) < 2:
+        return []
+    return list(tree.args[:-1])
+
+
+def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float,
+                       entry: Optional[KeyEntry] = None) -> Optional[Result]:
+    """In an '=' chain every side that is an expression of the question (not a label such as
+    'H(t)' or the asked-for name itself) must equal the key too: 'wrong = right' is not accepted."""
+    sides = _chain_sides(text)
+    if not sides:
         return None
     from .context import canonical
     from .semantics import build_name
 
     targets = {canonical(t) for t in q.spec.targets}
-    entry = key_entry(q.id) if q.spec.context else None
-    for side in tree.args[:-1]:
+    entry = entry if entry is not None else (key_entry(q.id) if q.spec.context else None)
+    for side in sides:
         name = build_name(side) if side.kind != "call" else build_name(side.args[0])
         if name is not None and canonical(name) in targets:
             continue
@@ -366,10 +500,12 @@ def _check_other_sides(q: Question, eng: Engine, text: str, deadline: float) -> 
         for rd in rds:
             j = eng.judge(rd.expr, "=", entry.expr, deadline=deadline, symbolic=False)
             if j.verdict is Verdict.FAILS:
-                return Result(q.id, INCORRECT, 0.0, q.points,
-                              f"the equation chain contains a side that is not equal to the key: "
-                              f"{to_text(rd.expr)} ({j.method})", method=j.method,
-                              details={"reading": to_text(rd.expr), "judgement": j.to_dict()})
+                return slips.annotate(Result(q.id, INCORRECT, 0.0, q.points,
+                                             f"the equation chain contains a side that is not equal to the key: "
+                                             f"{to_text(rd.expr)} ({j.method})", method=j.method,
+                                             details={"reading": to_text(rd.expr), "judgement": _student_judgement(j)},
+                                             staff={"judgement": j.to_dict()}),
+                                      q, (rd.expr, "=", entry.expr), entry.expr, q.context, eng)
     return None
 
 
@@ -399,6 +535,7 @@ def _as_column(e: Expr) -> Expr:
 
 
 @grades("point", yaml_text=True)
+@_noting_unicode
 def _grade_point(q, entry, answer, deadline) -> Result:
     try:
         if isinstance(answer, (list, tuple)):
@@ -445,6 +582,7 @@ def _set_items(tree: S) -> list:
 
 
 @grades("set", yaml_text=True)
+@_noting_unicode
 def _grade_set(q, entry, answer, deadline) -> Result:
     if q.spec.labels:
         return _grade_label_set(q, entry, answer)
@@ -478,13 +616,43 @@ def _grade_set(q, entry, answer, deadline) -> Result:
                            lambda e: eng.same_multiset(list(e.args), entry.items, deadline=deadline))
 
 
-def _grade_label_set(q, entry, answer) -> Result:
+_PAIR = re.compile(r"[(\[{]\s*(\d)\s*,\s*(\d)\s*[)\]}]|(?<!\d)(\d)\s*-\s*(\d)(?!\d)")
+
+
+_SUBSCRIPTED = re.compile(r"[A-Za-z]*\\?_\{\s*(\d)\s*,?\s*(\d)\s*\}")
+
+
+def _grid_label(item: Any) -> Any:
+    """A pixel written another way -> its row-column label: (3,3), [3, 3], x_{33}, x_{3,3}, p33, 3-3 -> '33'."""
+    if isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(v, int) for v in item):
+        return f"{item[0]}{item[1]}"
+    text = str(item).strip()
+    m = re.fullmatch(r"[A-Za-z]*\\?_?\{?\s*(\d)\s*,?\s*(\d)\s*\}?|[(\[]\s*(\d)\s*,\s*(\d)\s*[)\]]|(\d)\s*-\s*(\d)",
+                     text)
+    if m:
+        return "".join(g for g in m.groups() if g)
+    return item
+
+
+def _label_items(answer: Any, grid: bool) -> Optional[list]:
+    if isinstance(answer, dict) and all(v is None for v in answer.values()):
+        answer = list(answer)  # '{11, 12}' read by YAML as a mapping without values
     if isinstance(answer, (list, tuple, set)):
-        given = [normalize_label(a) for a in answer]
-    elif isinstance(answer, (str, int)):
-        given = [p for p in re.split(r"[\s,;{}\\\[\]()]+", str(answer)) if p]
-        given = [normalize_label(p) for p in given]
-    else:
+        return [normalize_label(_grid_label(a) if grid else a) for a in answer]
+    if isinstance(answer, (str, int)):
+        text = str(answer)
+        if grid:  # pairs and subscripts first, so '(1,1), x_{1,2}' is not split inside a label
+            text = _SUBSCRIPTED.sub(lambda m: " " + m.group(1) + m.group(2) + " ", text)
+            text = _PAIR.sub(lambda m: " " + "".join(g for g in m.groups() if g) + " ", text)
+        parts = [p for p in re.split(r"[\s,;{}\\\[\]()]+|\band\b", text) if p]
+        return [normalize_label(_grid_label(p) if grid else p) for p in parts]
+    return None
+
+
+def _grade_label_set(q, entry, answer) -> Result:
+    grid = bool(entry.items) and all(re.fullmatch(r"\d\d", str(k)) for k in entry.items)
+    given = _label_items(answer, grid)
+    if given is None:
         return Result(q.id, UNPARSEABLE, 0.0, q.points, "expected a list of labels")
     chosen, key = set(given), set(entry.items)
     if chosen == key:
@@ -498,3 +666,38 @@ def _grade_label_set(q, entry, answer) -> Result:
     return Result(q.id, INCORRECT, 0.0, q.points, "; ".join(parts), method="label set")
 
 
+
+
+# -- reading an answer without grading it (class summaries group wrong answers by value) ------------
+def reading_of(q: Question, answer: Any) -> Optional[Expr]:
+    """The first reading of an expression, matrix, point or expression-set answer (None if unreadable)."""
+    try:
+        if q.kind == "set" and not q.spec.labels:
+            items = answer if isinstance(answer, (list, tuple)) else [answer]
+            exprs = []
+            for a in items:
+                tree, _ = _parse_answer(_text(a))
+                for it in _set_items(_strip_lhs(tree)[0]):
+                    exprs.extend(_expand_pm(_readings(it, q.context, _text(a))[0].expr))
+            return Expr("list", tuple(exprs))
+        if isinstance(answer, (list, tuple)) and q.kind == "point":
+            answer = "(" + ", ".join(_text(a) for a in answer) + ")"
+        text = _text(answer)
+        tree, _ = _parse_answer(text)
+        if q.kind == "point":
+            tree = _point_items(q, tree)
+        tree, _ = _strip_lhs(tree)
+        e = _readings(tree, q.context, text)[0].expr
+        return _as_column(e) if q.kind == "point" else e
+    except (_Unreadable, ParseError, TooCostly, RecursionError, ValueError, TypeError):
+        return None
+
+
+def same_value(q: Question, a: Expr, b: Expr, deadline: Optional[float] = None) -> bool:
+    """Do two readings of answers to ``q`` agree on every random instance (numeric only, no key involved)?"""
+    eng = engine(q.spec.context)
+    if a.op == "list" and b.op == "list":
+        j = eng.same_multiset(list(a.args), list(b.args), deadline=deadline)
+    else:
+        j = eng.judge(a, "=", b, deadline=deadline, symbolic=False)
+    return j.verdict is Verdict.HOLDS

@@ -33,8 +33,10 @@ import numpy as np
 from derivcheck.model import Verdict
 from derivcheck.registry import stable_seed
 
-from .context import Context, Instance
-from .evaluate import EvalError, Evaluator, Val
+from .context import Context
+from .errors import EvalError
+from .evaluate import Evaluator
+from .instances import Instance, Val
 from .expr import Expr, to_text
 from .symbolic import confirm_equal
 
@@ -123,7 +125,7 @@ class Engine:
         self.n = n_instances
         self.seed = stable_seed(ctx.name) if seed is None else seed
         rng = np.random.default_rng(self.seed)
-        self.instances: list[Instance] = [ctx.sample(rng) for _ in range(MAX_DRAWS)]
+        self.instances: list[Instance] = [normalize_measured(ctx.sample(rng)) for _ in range(MAX_DRAWS)]
         self._cache: dict = {}
         _warm_up_sympy()
 
@@ -145,13 +147,14 @@ class Engine:
             return Outcome(undefined=True, error=str(exc))
         return Outcome(value=v, undefined=not _finite(v))
 
-    def reference(self, e: Expr) -> list:
-        """Outcomes of a (key) expression on every instance, cached."""
+    def reference(self, e: Expr) -> "_LazyOutcomes":
+        """Outcomes of a (key) expression on every instance, computed when first asked for and cached
+        (a judgement usually needs the first ``n`` instances of the ``MAX_DRAWS`` drawn)."""
         key = id(e)
         hit = self._cache.get(key)
         if hit is not None and hit[0] is e:
             return hit[1]
-        outs = [self.outcome(e, k) for k in range(len(self.instances))]
+        outs = _LazyOutcomes(self, e)
         self._cache[key] = (e, outs)
         return outs
 
@@ -247,27 +250,28 @@ class Engine:
         return Verdict.HOLDS, ""
 
     def _constant_difference(self, lhs, rhs, names, deadline) -> Optional[Judgement]:
-        """Redraw only ``names`` and check that lhs - rhs does not change."""
+        """Redraw only the objects that depend on ``names`` (same sizes and supports) and check that
+        lhs - rhs does not change.  None when it never changes (or no instance could be compared)."""
         rng = np.random.default_rng(self.seed + 1)
         for k in range(min(self.n, len(self.instances))):
             base = self.instances[k]
-            alt = self.ctx.sample(rng)
-            variant = Instance(self.ctx, base.dims, base.supports, dict(base.values))
-            for n in names:
-                obj = self.ctx.lookup(n)
-                if obj is not None and obj.name in alt.values and alt.dims == base.dims and \
-                        alt.supports == base.supports:
-                    variant.values[obj.name] = alt.values[obj.name]
+            variant = redraw(base, names, rng)
+            if variant is None:
+                return Judgement(Verdict.INCONCLUSIVE, f"no object of the notation depends on {', '.join(names)}", 0,
+                                 detail=f"nothing to redraw for {', '.join(names)}")
             try:
-                d0 = self._diff(lhs, rhs, base, deadline)
-                d1 = self._diff(lhs, rhs, variant, deadline)
+                with np.errstate(all="ignore"):
+                    d0 = self._diff(lhs, rhs, base, deadline)
+                    d1 = self._diff(lhs, rhs, variant, deadline)
             except EvalError:
                 continue
-            if d0 is None or d1 is None:
+            if d0 is None or d1 is None or not (np.all(np.isfinite(d0)) and np.all(np.isfinite(d1))):
                 continue
             if np.any(np.abs(d0 - d1) > RTOL * (np.abs(d0) + np.abs(d1)) + ATOL * max(1.0, float(np.max(np.abs(d0))))):
-                return Judgement(Verdict.FAILS, f"the difference depends on {', '.join(names)}", k + 1,
-                                 detail="the two sides differ by more than a constant")
+                cex = {"instance": base.describe(), "k": k, "redrawn": True}
+                return Judgement(Verdict.FAILS, f"the difference of the two sides depends on {', '.join(names)}",
+                                 k + 1, counterexample=cex,
+                                 detail=f"the two sides differ by a term that changes with {', '.join(names)}")
         return None
 
     def _diff(self, lhs, rhs, inst, deadline):
@@ -280,7 +284,7 @@ class Engine:
 
     def _cex(self, k: int, answer: Optional[Val], reference: Optional[Val], other_side) -> dict:
         inst = self.instances[k]
-        out = {"instance": inst.describe()}
+        out = {"instance": inst.describe(), "k": k}
         if answer is not None:
             out["answer"] = _short(answer)
         if reference is not None:
@@ -350,6 +354,120 @@ class Engine:
         method = f"numeric: the multisets agree on {used} random instances"
         method += "; SymPy confirmed every item" if confirmed else "; symbolic: not confirmed for every item"
         return Judgement(Verdict.HOLDS, method, used, symbolic=confirmed or None)
+
+
+class _LazyOutcomes:
+    """A list of an expression's outcomes on the engine's instances, each evaluated on first access."""
+
+    def __init__(self, eng: "Engine", e: Expr):
+        self.eng, self.e = eng, e
+        self._done: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.eng.instances)
+
+    def __getitem__(self, k: int) -> Outcome:
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        if k not in self._done:
+            self._done[k] = self.eng.outcome(self.e, k)
+        return self._done[k]
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+
+def depends_on(obj, names) -> bool:
+    """Does a base object of a context change when the parameters ``names`` are redrawn?"""
+    from .context import canonical
+
+    wanted = {canonical(n) for n in names}
+    own = {canonical(obj.name)} | {canonical(a) for a in obj.aliases}
+    return bool(own & wanted) or bool({canonical(d) for d in getattr(obj, "depends", ())} & wanted)
+
+
+def redraw(base: Instance, names, rng) -> Optional[Instance]:
+    """A copy of ``base`` in which every object that depends on ``names`` is drawn anew at the same sizes
+    and supports.  A joint density with ``fixed`` variables keeps its marginal over them (a prior that
+    does not depend on the parameters) and redraws only the conditional of the rest.  None when no
+    object depends on ``names``."""
+    from .instances import _sample_object
+
+    ctx = base.context
+    variant = Instance(ctx, base.dims, base.supports, dict(base.values))
+    shape_axes = tuple(base.supports[v] for v in ctx.axis_names)
+    changed = False
+    for o in ctx.objects:
+        if o.definition is not None or not depends_on(o, names):
+            continue
+        new = _sample_object(o, rng, base.dims, base.supports, ctx.axis_names, shape_axes)
+        fixed = tuple(getattr(o, "fixed", ()))
+        if fixed and o.kind == "joint":
+            old = base.values[o.name].arr
+            rest = tuple(ctx.axis(v) for v in o.over if v not in fixed)
+            marginal = old.sum(axis=rest, keepdims=True)
+            cond = new.arr / new.arr.sum(axis=rest, keepdims=True)
+            new = Val(marginal * cond, "s")
+        variant.values[o.name] = new
+        changed = True
+    return normalize_measured(variant) if changed else None
+
+
+def normalize_measured(inst: Instance) -> Instance:
+    """Finish a drawn instance: exchangeable pairs, then densities that integrate to one against a measure."""
+    return _with_measures(_exchangeable(inst))
+
+
+def _mirror_index(n: int) -> np.ndarray:
+    """The involution of a support of n points that pairs point k with point k + n//2 (an odd last point
+    is its own mirror)."""
+    m = n // 2
+    idx = np.arange(n)
+    idx[:m], idx[m:2 * m] = np.arange(m, 2 * m), np.arange(m)
+    return idx
+
+
+def _exchangeable(inst: Instance) -> Instance:
+    """A field declared ``mirror=other`` takes other's values at the mirrored points, and a density with
+    structure ``exchangeable`` is averaged with its mirror image: (x_1, x_2) and (x_2, x_1) are equally likely."""
+    ctx = inst.context
+    for o in ctx.objects:
+        if o.definition is not None:
+            continue
+        axes = [ctx.axis(v) for v in o.over]
+        if getattr(o, "mirror", "") and len(axes) == 1:
+            src = inst.values[ctx.lookup(o.mirror).name]
+            idx = _mirror_index(src.arr.shape[axes[0]])
+            inst.values[o.name] = Val(np.take(src.arr, idx, axis=axes[0]), src.kind)
+        elif o.kind == "density" and o.structure == "exchangeable" and len(axes) == 1:
+            p = inst.values[o.name].arr
+            p = (p + np.take(p, _mirror_index(p.shape[axes[0]]), axis=axes[0])) / 2
+            inst.values[o.name] = Val(p, "s")
+    return inst
+
+
+def _with_measures(inst: Instance) -> Instance:
+    """Densities over a variable that carries a measure (a point volume) integrate to one against it."""
+    ctx = inst.context
+    measured = [v for v in ctx.variables if getattr(v, "measure", "")]
+    if not measured:
+        return inst
+    from .expr import Expr as _E
+
+    ev = Evaluator(inst)
+    for o in ctx.objects:
+        if o.kind != "density" or o.definition is not None:
+            continue
+        for v in measured:
+            if v.name in o.over:
+                w = ev.value(_E("sym", (), v.measure)).arr
+                p = inst.values[o.name].arr
+                axes = tuple(ctx.axis(x) for x in o.over)
+                inst.values[o.name] = Val(p / (p * w).sum(axis=axes, keepdims=True), "s")
+    return inst
 
 
 def _kind(v: Val) -> str:

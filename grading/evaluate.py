@@ -1,6 +1,6 @@
 """Numeric evaluation of an expression tree on one instance of its context.
 
-Values (:class:`Val`) are complex NumPy arrays laid out on the context's
+Values (:class:`Val`, defined in :mod:`grading.instances`) are complex NumPy arrays laid out on the context's
 support axes (one axis per support variable, size 1 where a value does not
 depend on it), followed by two matrix axes for matrix values.  Broadcasting
 over the support axes is NumPy's own; expectations, integrals and sums over a
@@ -24,9 +24,11 @@ from typing import Optional
 
 import numpy as np
 
-from .context import Context, Instance
+from .context import Context
+from .errors import EvalError, TooCostly  # noqa: F401  (EvalError is importable from here)
 from .expr import Expr
-from .syntax import TooCostly
+from .instances import Instance, Val  # noqa: F401  (Val is importable from here)
+from .semantics import definition
 
 MAX_SUM_TERMS = 1_000_000
 MAX_EXPONENT = 1_000_000
@@ -36,41 +38,6 @@ _UNARY = {
     "exp": np.exp, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh,
     "sinh": np.sinh, "cosh": np.cosh, "atan": np.arctan, "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
 }
-
-
-class EvalError(ValueError):
-    """The expression has no value on this instance (the message says why)."""
-
-
-class Val:
-    """A value: ``kind`` 's' (scalar field), 'm' (matrix field) or 'I' (scaled identity)."""
-
-    __slots__ = ("arr", "kind")
-
-    def __init__(self, arr, kind: str):
-        self.arr = arr
-        self.kind = kind
-
-    @property
-    def mshape(self) -> tuple:
-        return self.arr.shape[-2:] if self.kind == "m" else ()
-
-    def short(self) -> str:
-        a = np.asarray(self.arr)
-        if self.kind == "m":
-            return f"{a.shape[-2]}x{a.shape[-1]} matrix"
-        if a.size == 1:
-            return _fmt(complex(a.reshape(-1)[0]))
-        return f"values over a support of {a.size} points"
-
-    def __repr__(self) -> str:  # pragma: no cover
-        return f"Val({self.kind}, {np.asarray(self.arr).shape})"
-
-
-def _fmt(z: complex) -> str:
-    if abs(z.imag) < 1e-12 * max(1.0, abs(z.real)):
-        return f"{z.real:.6g}"
-    return f"{z.real:.6g}{z.imag:+.6g}i"
 
 
 def _shape_str(v: Val) -> str:
@@ -151,7 +118,7 @@ class Evaluator:
     def e_sym(self, e):
         name = e.value
         if name in self.bound:
-            return self.scalar(self.bound[name])
+            return self.e_bound(e)
         obj = self.ctx.lookup(name)
         if obj is None:
             raise EvalError(f"unknown symbol {name}")
@@ -159,14 +126,30 @@ class Evaluator:
             if obj.name not in self._defs:
                 if obj.name in self._defs.values():  # pragma: no cover - guarded by construction
                     raise EvalError(f"circular definition of {obj.name}")
-                self._defs[obj.name] = self.visit(self.ctx.definition(obj.name))
+                self._defs[obj.name] = self.visit(definition(self.ctx, obj.name))
             return self._defs[obj.name]
         if obj.kind == "joint":
             raise EvalError(f"{name} is a joint density: give its arguments, e.g. {name}(x,z)")
         return self.inst.values[obj.name]
 
     def e_bound(self, e):
-        return self.scalar(self.bound[e.value])
+        v = self.bound[e.value]
+        return v if isinstance(v, Val) else self.scalar(v)
+
+    def e_apply(self, e):
+        """A function of the context applied to a value: phi(t) = log t evaluated at the argument."""
+        obj = self.ctx.lookup(e.value)
+        arg = self.visit(e.args[0])
+        k = obj.index[0]
+        saved = self.bound.get(k)
+        try:
+            self.bound[k] = arg
+            return self.visit(definition(self.ctx, obj.name))
+        finally:
+            if saved is None:
+                self.bound.pop(k, None)
+            else:
+                self.bound[k] = saved
 
     def e_ident(self, e):
         if e.value is None:
@@ -360,6 +343,11 @@ class Evaluator:
         if name in ("det", "tr", "vec", "norm", "abs", "diag"):
             return getattr(self, "f_" + name)(e)
         args = [self.visit(a) for a in e.args]
+        v0 = self.concretize(args[0])
+        if v0.kind == "m" and v0.mshape[1] == 1 and v0.mshape != (1, 1) and len(args) == 1:
+            return self._on_vector(name, v0)
+        if name == "softmax":
+            raise EvalError(f"softmax needs a vector, got a {_shape_str(v0)}")
         x = self.as_scalar(args[0], f"{name}")
         with np.errstate(all="ignore"):
             a = x.arr
@@ -381,6 +369,19 @@ class Evaluator:
             else:
                 raise EvalError(f"unknown function {name}")
         return Val(np.asarray(out, dtype=complex), "s")
+
+    def _on_vector(self, name: str, v: Val) -> Val:
+        """A function of a column vector: softmax, or an elementwise function (exp, log, sigmoid...)."""
+        a = v.arr
+        with np.errstate(all="ignore"):
+            if name == "softmax":
+                ex = np.exp(a)
+                return Val(ex / ex.sum(axis=-2, keepdims=True), "m")
+            if name == "log":
+                return Val(np.log(a), "m")
+            if name in _UNARY:
+                return Val(np.asarray(_UNARY[name](a), dtype=complex), "m")
+        raise EvalError(f"{name} of a vector")
 
     def f_det(self, e):
         v = self.concretize(self.visit(e.args[0]))
@@ -457,12 +458,31 @@ class Evaluator:
     def e_E(self, e):
         weight = self.as_scalar(self.visit(e.args[0]), "a distribution")
         body = self.concretize(self.visit(e.args[1]))
+        vars_ = tuple(e.value)
+        copy = self._sloppy_copy(vars_, body)
+        if copy is not None:  # E_{z ~ q}[f(z_1)]: read as the expectation over the one sample z_1 it uses
+            weight = self.as_scalar(self.e_transport(Expr("transport", (e.args[0],), (vars_[0], copy))),
+                                    "a distribution")
+            vars_ = (copy,)
         prod = self._mul2(weight, body)
-        return self._sum_axes(prod, self._var_axes(e.value))
+        return self._sum_axes(self._measured(prod, vars_), self._var_axes(vars_))
+
+    def _sloppy_copy(self, vars_: tuple, body: Val):
+        """The one copy z_j of the averaged variable z that a body uses when it does not use z itself."""
+        if len(vars_) != 1:
+            return None
+        copies = [v.name for v in self.ctx.variables if getattr(v, "copy_of", "") == vars_[0]]
+        if not copies:
+            return None
+        shape = np.asarray(body.arr).shape
+        used = [c for c in copies if len(shape) > self.ctx.axis(c) and shape[self.ctx.axis(c)] > 1]
+        if shape[self.ctx.axis(vars_[0])] == 1 and len(used) == 1:
+            return used[0]
+        return None
 
     def e_int(self, e):
         body = self.concretize(self.visit(e.args[0]))
-        return self._sum_axes(body, self._var_axes((e.value,)))
+        return self._sum_axes(self._measured(body, (e.value,)), self._var_axes((e.value,)))
 
     def e_sum(self, e):
         return self._sum_or_prod(e, is_sum=True)
@@ -471,7 +491,8 @@ class Evaluator:
         return self._sum_or_prod(e, is_sum=False)
 
     def _sum_or_prod(self, e, is_sum: bool):
-        lo, hi, body = e.args
+        lo, hi, body = e.args[:3]
+        skip = self._int_value(self.visit(e.args[3]), "an excluded index") if len(e.args) > 3 else None
         if lo is None:  # over a support variable
             v = self.concretize(self.visit(body))
             if is_sum:
@@ -490,6 +511,8 @@ class Evaluator:
                     self._check_time()
                 if count > MAX_SUM_TERMS:
                     raise TooCostly(f"a sum or product with more than {MAX_SUM_TERMS} terms")
+                if k == skip:
+                    continue
                 self.bound[e.value] = k
                 term = self.concretize(self.visit(body))
                 if acc is None:
@@ -525,7 +548,7 @@ class Evaluator:
         q, _ = self._density_and_vars(e.args[1])
         with np.errstate(all="ignore"):
             terms = p.arr * (np.log(p.arr) - np.log(q.arr))
-        return self._sum_axes(Val(terms, "s"), self._var_axes(vars_))
+        return self._sum_axes(self._measured(Val(terms, "s"), vars_), self._var_axes(vars_))
 
     def e_jsd(self, e):
         p, vars_ = self._density_and_vars(e.args[0])
@@ -533,7 +556,112 @@ class Evaluator:
         m = (p.arr + q.arr) / 2
         with np.errstate(all="ignore"):
             terms = 0.5 * p.arr * (np.log(p.arr) - np.log(m)) + 0.5 * q.arr * (np.log(q.arr) - np.log(m))
-        return self._sum_axes(Val(terms, "s"), self._var_axes(vars_))
+        return self._sum_axes(self._measured(Val(terms, "s"), vars_), self._var_axes(vars_))
+
+    def _measured(self, v: Val, vars_) -> Val:
+        """``v`` times the volume of each point of the variables that carry a measure (a change of
+        variables has a Jacobian: the two variables' points have different volumes)."""
+        for name in vars_:
+            var = self.ctx.var(name)
+            measure = getattr(var, "measure", "") if var is not None else ""
+            if measure:
+                w = self.as_scalar(self.e_sym(Expr("sym", (), measure)), "a measure")
+                v = self._mul2(w, v)
+        return v
+
+    def e_at(self, e):
+        """A member of an indexed family: ``z_i`` (a drawn value) or ``w_j`` (a definition with j bound)."""
+        obj = self.ctx.lookup(e.value)
+        if obj is None:
+            raise EvalError(f"unknown family {e.value}")
+        idx = [self._int_value(self.visit(a), f"an index of {obj.name}") for a in e.args]
+        if obj.definition is not None:
+            # a member's value depends only on its indices (the definition binds nothing else): cached
+            cache = self.__dict__.setdefault("_members", {})
+            key = (obj.name, tuple(idx))
+            if key in cache:
+                return cache[key]
+            saved = {k: self.bound.get(k) for k in obj.index}
+            try:
+                for k, v in zip(obj.index, idx):
+                    self.bound[k] = v
+                cache[key] = self.visit(definition(self.ctx, obj.name))
+                return cache[key]
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        self.bound.pop(k, None)
+                    else:
+                        self.bound[k] = v
+        i = idx[0]
+        if not 1 <= i <= obj.members:
+            raise EvalError(f"{obj.name}_{i}: the index is outside 1..{obj.members}")
+        val = self.inst.values[obj.name]
+        return Val(val.arr[i - 1], val.kind)
+
+    def e_forall(self, e):
+        """An expression with free indices, evaluated for every value of them (1..N, N the context's count,
+        or the number of samples): the values stacked on a leading axis, so two sides compare index by index."""
+        import itertools
+
+        names = e.value
+        count = self.ctx.lookup("N")
+        if count is not None:
+            hi = self._int_value(self.e_sym(Expr("sym", (), count.name)), "N")
+        else:
+            copies = [v for v in self.ctx.variables if getattr(v, "copy_of", "")]
+            hi = len(copies) or 3
+        saved = {n: self.bound.get(n) for n in names}
+        vals = []
+        try:
+            for combo in itertools.product(range(1, hi + 1), repeat=len(names)):
+                for n, v in zip(names, combo):
+                    self.bound[n] = v
+                vals.append(self.concretize(self.visit(e.args[0])))
+        finally:
+            for n, v in saved.items():
+                if v is None:
+                    self.bound.pop(n, None)
+                else:
+                    self.bound[n] = v
+        kinds = {v.kind for v in vals}
+        shapes = {np.asarray(v.arr).shape for v in vals}
+        if len(kinds) != 1 or len(shapes) != 1:
+            raise EvalError("the value's shape changes with the free index")
+        return Val(np.stack([np.asarray(v.arr) for v in vals]), vals[0].kind)
+
+    def e_copy(self, e):
+        """``p(x, z_j)``: the value over z moved onto the copy z_j chosen by the index's value."""
+        n = self._int_value(self.visit(e.args[1]), "a sample index")
+        dst = f"{e.value}_{n}"
+        if self.ctx.var(dst) is None:
+            raise EvalError(f"{dst}: only {len([v for v in self.ctx.variables if v.copy_of == e.value])} "
+                            f"samples of {e.value} can be evaluated")
+        return self.e_transport(Expr("transport", (e.args[0],), (e.value, dst)))
+
+    def e_Eiid(self, e):
+        """E over i.i.d. samples z_{lo:hi} of one density: the product of the copies' densities, summed."""
+        dens, body, lo, hi = e.args
+        a = self._int_value(self.visit(lo), "the first sample")
+        b = self._int_value(self.visit(hi), "the last sample")
+        names = [f"{e.value}_{j}" for j in range(a, b + 1)]
+        if any(self.ctx.var(n) is None for n in names):
+            raise EvalError(f"{e.value}_{{{a}:{b}}}: only a few samples of {e.value} can be evaluated")
+        weight = self.scalar(1.0)
+        for n in names:
+            weight = self._mul2(weight, self.as_scalar(self.e_transport(Expr("transport", (dens,), (e.value, n))),
+                                                       "a distribution"))
+        prod = self._mul2(weight, self.concretize(self.visit(body)))
+        return self._sum_axes(prod, self._var_axes(tuple(names)))
+
+    def e_transport(self, e):
+        """A value over ``src`` moved onto the paired variable ``dst`` (the same support size): p_X(F(u))."""
+        src, dst = e.value
+        v = self.visit(e.args[0])
+        a, b = self.ctx.axis(src), self.ctx.axis(dst)
+        if v.arr.ndim < self.n_axes or v.arr.shape[b] != 1:
+            raise EvalError(f"cannot move a value that already depends on {dst} from {src} onto {dst}")
+        return Val(np.swapaxes(v.arr, a, b), v.kind)
 
     # -- containers -------------------------------------------------------------------------
     def e_matrix(self, e):

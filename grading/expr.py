@@ -187,9 +187,11 @@ def to_text(e: Expr) -> str:
     if op == "int":
         return f"∫ {to_text(a[0])} d{e.value}"
     if op in ("sum", "prod"):
-        lo, hi, body = a
+        lo, hi, body = a[:3]
         sign = "Σ" if op == "sum" else "Π"
         rng = f"_{{{e.value}={to_text(lo)}}}^{{{to_text(hi)}}}" if lo is not None else f"_{e.value}"
+        if len(a) > 3:
+            rng = f"_{{{e.value}≠{to_text(a[3])}}}"
         return f"{sign}{rng} {_paren(body, 3)}"
     if op == "kl":
         return f"KL({to_text(a[0])} ‖ {to_text(a[1])})"
@@ -207,6 +209,16 @@ def to_text(e: Expr) -> str:
         return ", ".join(to_text(x) for x in a)
     if op == "pm":
         return f"{_paren(a[0], 1)} ± {_paren(a[1], 2)}"
+    if op == "apply":
+        return f"{e.value}({to_text(a[0])})"
+    if op == "at":
+        return f"{e.value}_{{{','.join(to_text(x) for x in a)}}}"
+    if op == "copy":
+        return f"{to_text(a[0])}[{e.value}→{e.value}_{to_text(a[1])}]"
+    if op == "Eiid":
+        return f"E_{{{e.value}_{{{to_text(a[2])}:{to_text(a[3])}}} ~ {to_text(a[0])}}}[{to_text(a[1])}]"
+    if op == "transport":
+        return f"{to_text(a[0])}[{e.value[0]}→{e.value[1]}]"
     if op == "rel":
         out = to_text(a[0])
         for rel, x in zip(e.value, a[1:]):

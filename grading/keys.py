@@ -9,135 +9,39 @@ an answer set's mistakes and are never keys.  When several claims fit, the
 question's spec must pin one (:mod:`grading.questions`); otherwise the
 question is graded by a person.
 
-Every entry is verified before it is used: its claim's symbolic check is run
-(:func:`derivcheck.runner.run_symbolic`) and must give the claim's expected
-verdict.  A key entry whose claim does not verify raises
-:class:`AnswerKeyError`: grading against an unverified key is refused.
+Every entry is verified before it is used (:mod:`grading.claimstatus`): the
+claim's status is read from the results store where results exist, and its
+symbolic check is run only when there is none.  A key entry whose claim does
+not verify raises :class:`AnswerKeyError`: grading against an unverified key
+is refused.
+
+A record may instead give its reference in LaTeX (``answer:``): it is
+verified first (:mod:`grading.reference`) and a reference that fails is never
+a key (the entry is ``unverified``; graded by a person).  A choice question
+whose options name claims is keyed by those claims' verified statuses.
 
 Questions whose claims do not exist yet get a ``missing`` entry: the grader
 answers ``needs-human`` and says so, never a guessed verdict.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
-import json
-import os
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from derivcheck.model import Claim, Verdict
+from derivcheck import catalogue
+from derivcheck.model import Verdict
 
-from . import expr as X
-from .context import Context
+from . import claimstatus
+from .adapters import ADAPTERS, adapter  # noqa: F401  (ADAPTERS is importable from here)
+from .claimstatus import AnswerKeyError, fingerprint as _fingerprint, status_of, verify_claim  # noqa: F401
+from .entries import AMBIGUOUS, MISSING, NO_KEY, OK, UNREADABLE, UNVERIFIED, KeyEntry  # noqa: F401 (re-exported)
 from .expr import Expr
 from .questions import Question, question, questions
+from .reference import reference_entry
 from .symbolic import KeyConversionError, from_sympy
-
-
-class AnswerKeyError(RuntimeError):
-    """A key entry is backed by a claim that does not verify (or is malformed)."""
-
-
-OK = "ok"
-MISSING = "missing"
-AMBIGUOUS = "ambiguous"
-UNREADABLE = "unreadable"
-NO_KEY = "no-key"  # text, derivation, code, unavailable: not keyed in part 1
-
-
-@dataclass
-class KeyEntry:
-    question: str
-    status: str
-    claims: tuple = ()
-    raw: Any = None
-    expr: Optional[Expr] = None  # expression / matrix / point
-    items: Optional[list] = None  # set: expressions or labels
-    labels: Any = None  # choice: str; choices: set; mapping: dict
-    message: str = ""
-    verification: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == OK
-
-    def describe(self) -> dict:
-        return {"question": self.question, "status": self.status, "claims": list(self.claims),
-                "message": self.message,
-                "key": (str(self.expr) if self.expr is not None else
-                        [str(i) for i in self.items] if self.items is not None else self.labels)}
-
-
-# --------------------------------------------------------------------------
-# Reading topic notation (adapters)
-# --------------------------------------------------------------------------
-def _density(name: str, vars_: tuple, given: tuple = ()) -> Expr:
-    return Expr("density", (), (name, vars_, given))
-
-
-def _gan_theory_handlers(ctx: Context) -> tuple[dict, dict]:
-    """derivations/gan_theory.py: f_0, f_1 are density values at x, D is D*(x), E_p0/E_p1 expectations."""
-    f0, f1 = _density("f_0", ("x",)), _density("f_1", ("x",))
-    aliases = {"f_0": f0, "f_1": f1, "D": X.sym("D^*")}
-
-    def expect(density):
-        return lambda reader, node: Expr("E", (density, reader.read(node.args[0])), ("x",))
-
-    return aliases, {"E_p0": expect(f0), "E_p1": expect(f1)}
-
-
-def _vae_handlers(ctx: Context) -> tuple[dict, dict]:
-    """derivations/vae.py: density classes over (x, z), Expect(body, dist), KL(a, b), Entropy(a)."""
-    forms = {
-        "Joint": lambda a: _density("p", ("x", "z")),
-        "Likelihood": lambda a: _density("p", ("x",), ("z",)),
-        "Prior": lambda a: _density("p", ("z",)),
-        "Posterior": lambda a: _density("p", ("z",), ("x",)),
-        "Marginal": lambda a: _density("p", ("x",)),
-        "Approx": lambda a: _density("q_phi", ("z",), ("x",)),
-    }
-
-    def check_args(node):
-        names = tuple(str(a) for a in node.args)
-        if not set(names) <= {"x", "z"}:
-            raise KeyConversionError(f"the key evaluates {type(node).__name__} at {names}, not at (x, z)")
-
-    handlers = {}
-    for cls, make in forms.items():
-        def h(reader, node, make=make):
-            check_args(node)
-            return make(node.args)
-        handlers[cls] = h
-
-    def dens(reader, node) -> Expr:
-        e = reader.read(node)
-        if e.op != "density":
-            raise KeyConversionError(f"expected a density, got {node}")
-        return e
-
-    def expect(reader, node):
-        body, dist = node.args
-        d = dens(reader, dist)
-        return Expr("E", (d, reader.read(body)), d.value[1])
-
-    def kl(reader, node):
-        return Expr("kl", (dens(reader, node.args[0]), dens(reader, node.args[1])))
-
-    def entropy(reader, node):
-        d = dens(reader, node.args[0])
-        return X.neg(Expr("E", (d, X.fn("log", d)), d.value[1]))
-
-    handlers.update({"Expect": expect, "KL": kl, "Entropy": entropy})
-    return {}, handlers
-
-
-ADAPTERS = {"gan_theory": _gan_theory_handlers, "vae": _vae_handlers}
 
 
 # --------------------------------------------------------------------------
@@ -173,82 +77,7 @@ def fits(kind: str, answer: Any) -> bool:
 
 
 _lock = threading.Lock()
-_verified: dict = {}
 _entries: dict = {}
-
-
-CACHE_PATH = Path(".derivcheck") / "grading-keys.json"
-
-
-def _fingerprint_claim(c: Claim) -> str:
-    """Changes whenever the claim's module, the proof helpers or the answer change."""
-    h = hashlib.sha256()
-    h.update(c.id.encode())
-    h.update(_fingerprint(c.answer).encode())
-    for mod in (c.module, "derivcheck.derivations.prove", "derivcheck.runner"):
-        try:
-            path = importlib.import_module(mod).__file__
-            h.update(Path(path).read_bytes())
-        except (ImportError, OSError, TypeError):
-            h.update(b"?")
-    return h.hexdigest()
-
-
-def _disk_cache_enabled() -> bool:
-    return os.environ.get("DERIVCHECK_KEY_CACHE", "1") not in ("0", "", "no", "off")
-
-
-def _read_disk_cache() -> dict:
-    try:
-        data = json.loads(CACHE_PATH.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _write_disk_cache(claim_id: str, record: dict) -> None:
-    try:
-        data = _read_disk_cache()
-        data[claim_id] = record
-        CACHE_PATH.parent.mkdir(parents=True, exist_ok=True)
-        tmp = CACHE_PATH.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(CACHE_PATH)
-    except OSError:  # a read-only directory only costs a re-verification next time
-        pass
-
-
-def verify_claim(c: Claim) -> dict:
-    """Run the claim's symbolic check (once per process, and once per change of its source when the
-    on-disk cache ``.derivcheck/grading-keys.json`` is enabled); raise AnswerKeyError unless it gives
-    the claim's ``expect``.  Only passing verifications are cached; ``DERIVCHECK_KEY_CACHE=0`` disables
-    the disk cache."""
-    from derivcheck.runner import run_symbolic
-
-    with _lock:
-        hit = _verified.get(c.id)
-    if hit is None and _disk_cache_enabled():
-        fp = _fingerprint_claim(c)
-        cached = _read_disk_cache().get(c.id)
-        if isinstance(cached, dict) and cached.get("fingerprint") == fp and cached.get("verdict") == c.expect.value:
-            hit = dict(cached, cached=True)
-            with _lock:
-                _verified[c.id] = hit
-    if hit is None:
-        res = run_symbolic(c)
-        hit = {"claim": c.id, "verdict": res.verdict.value, "expect": c.expect.value, "method": res.method,
-               "residual": res.residual, "detail": res.detail, "elapsed_s": round(res.elapsed_s, 3)}
-        with _lock:
-            _verified[c.id] = hit
-        if _disk_cache_enabled() and hit["verdict"] == hit["expect"]:
-            _write_disk_cache(c.id, dict(hit, fingerprint=_fingerprint_claim(c)))
-    if hit["verdict"] != hit["expect"]:
-        raise AnswerKeyError(
-            f"the key claim {c.id} does not verify: its symbolic check gives {hit['verdict']} "
-            f"(expected {hit['expect']}; {hit['method']}; residual {hit['residual']}). "
-            "Grading against an unverified key is refused; fix the claim or remove it from the key."
-        )
-    return hit
 
 
 def _registry():
@@ -274,7 +103,11 @@ def key_entry(qid: str, *, verify: bool = True, refresh: bool = False) -> KeyEnt
 def _build(q: Question, *, verify: bool) -> KeyEntry:
     if q.kind in ("text", "derivation", "code", "unavailable"):
         return KeyEntry(q.id, NO_KEY, message=f"{q.kind} questions are not keyed by value")
+    if q.spec.reference is not None:  # a LaTeX reference, verified before it is used
+        return reference_entry(q)
     reg = _registry()
+    if q.spec.option_claims:
+        return _option_entry(q, reg)
     if q.spec.key_claim is not None:
         if q.spec.key_claim not in reg:
             return KeyEntry(q.id, MISSING, message=(
@@ -306,14 +139,33 @@ def _build(q: Question, *, verify: bool) -> KeyEntry:
     return entry
 
 
-def _fingerprint(answer) -> str:
-    if isinstance(answer, dict):
-        return repr(sorted((str(k), str(v).lower()) for k, v in answer.items()))
-    if isinstance(answer, (list, tuple, set, frozenset)) and all(isinstance(a, str) for a in answer):
-        return repr(sorted(a.lower() for a in answer))
-    if isinstance(answer, str):
-        return answer.strip().lower()
-    return sp.srepr(answer) if isinstance(answer, sp.Basic) else repr(answer)
+def _option_entry(q: Question, reg) -> KeyEntry:
+    """choice / choices whose options each name a claim: an option is true when its claim verifies
+    and expects to hold, false when it verifies and expects to fail; any other status leaves no key."""
+    true, unsettled, ids = [], [], []
+    how = {}
+    for label, cid in q.spec.option_claims:
+        ids.append(cid)
+        if cid not in reg:
+            unsettled.append(f"{label}: claim {cid} is not declared")
+            continue
+        c = reg.get(cid)
+        ok, info = status_of(c)
+        how[label] = {"claim": cid, "verified": ok, "source": info.get("source", "")}
+        if not ok:
+            unsettled.append(f"{label}: claim {cid} does not verify")
+        elif c.expect is Verdict.HOLDS:
+            true.append(label.strip().lower())
+    claims = tuple(ids)
+    if unsettled:
+        return KeyEntry(q.id, UNVERIFIED, claims=claims, verification={"options": how, "problems": unsettled},
+                        message=f"the options of {q.id} are not all settled by verified claims; graded by a person")
+    if q.kind == "choice" and len(true) != 1:
+        return KeyEntry(q.id, UNVERIFIED, claims=claims, verification={"options": how},
+                        message=f"{len(true)} options of the single-choice question {q.id} verify as true; "
+                                "graded by a person")
+    labels = true[0] if q.kind == "choice" else sorted(true)
+    return KeyEntry(q.id, OK, claims=claims, raw=labels, labels=labels, verification={"options": how})
 
 
 def _read_answer(q: Question, entry: KeyEntry) -> None:
@@ -333,7 +185,7 @@ def _read_answer(q: Question, entry: KeyEntry) -> None:
     ctx = q.context
     if ctx is None:
         raise KeyConversionError(f"{q.id} has no notation context")
-    aliases, handlers = ADAPTERS[q.spec.adapter](ctx) if q.spec.adapter else ({}, {})
+    aliases, handlers = adapter(q.spec.adapter)(ctx) if q.spec.adapter else ({}, {})
     if q.kind == "set":
         entry.items = [from_sympy(_number(x), ctx, aliases, handlers) for x in a]
         return
@@ -376,4 +228,7 @@ def reset_cache() -> None:
     """Forget built entries and verifications (tests; after the registry changes)."""
     with _lock:
         _entries.clear()
-        _verified.clear()
+    claimstatus.reset()
+
+
+catalogue.on_change(reset_cache)  # a questions file added or removed changes questions and keys

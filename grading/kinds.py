@@ -27,6 +27,8 @@ from derivcheck.catalogue import did_you_mean
 GRADER_MODULES = (
     "derivcheck.grading.answers",   # choice, choices, mapping, set, expression, matrix, point
     "derivcheck.grading.human",     # text, unavailable, and any kind not machine-graded yet
+    "derivcheck.grading.steps",     # derivation: step by step
+    "derivcheck.grading.sandbox",   # code: run in a sandboxed process, compared with a reference
 )
 
 
@@ -37,17 +39,19 @@ class KindGrader:
     keyed: bool          # needs a key entry built from verified claims
     yaml_text: bool      # a YAML list/mapping given as text (the CLI's --answer) is read as such
     empty_ok: bool       # an empty answer is passed to the grader instead of "no answer given"
+    prepare: Callable = None  # called with the question outside the answer's time limit (start a worker)
 
 
 _GRADERS: dict = {}
 _loaded = False
 
 
-def grades(kind: str, *, keyed: bool = True, yaml_text: bool = False, empty_ok: bool = False):
+def grades(kind: str, *, keyed: bool = True, yaml_text: bool = False, empty_ok: bool = False,
+           prepare: Callable = None):
     """Register the decorated function as the grader of answers of ``kind`` (a later registration replaces)."""
 
     def deco(fn):
-        _GRADERS[kind] = KindGrader(kind, fn, keyed, yaml_text, empty_ok)
+        _GRADERS[kind] = KindGrader(kind, fn, keyed, yaml_text, empty_ok, prepare)
         return fn
 
     return deco

@@ -1,31 +1,26 @@
-r"""The grading catalogue: for every question, its kind, points, notation context and key source.
+r"""Gradable questions, read from the catalogue's records (:mod:`derivcheck.catalogue`).
 
-Kinds, options and keys of mappings come from the project's question
-catalogue (:mod:`derivcheck.catalogue`); this module adds what grading
-needs:
+A question is one record in a questions file (``derivcheck/questions.yaml``,
+or a file added with ``--questions``).  This module turns a record into what
+the grader works with:
 
-* **points**, read off the sheets (the split of a sheet's points over the
-  catalogue's sub-items is stated next to each table row that splits);
-* a **notation context** for every expression, matrix, point and expression
-  set question (:mod:`grading.context`): the objects an answer may use and
-  their domains;
-* **targets**: what an answer may name on its left-hand side
-  (``D^*(x) = ...``); only the last side of an ``=`` chain is graded;
-* **restrictions**: names an answer may not use as values (the quantity
-  asked for, or what the question says to eliminate), operators it may not
-  use (the JSD when the JSD is asked for), and ``only_through`` (a question
-  asking for a formula "in terms of ||u - v||" accepts u and v only inside
-  that norm);
-* **key pins**: when several verified claims answer the same question with
-  values of the same type (SimSiam's 5.2 also has a claim about one
-  derivative in its derivation), the claim whose answer is the key;
-* **key adapters**: how to read a topic's own SymPy notation for
-  expectations and densities (:mod:`grading.keys`);
-* a **rubric** for free-text items (written for graders: what a full answer
-  contains) and the reason an item is unavailable.
+* a :class:`~grading.context.Context` (:func:`contexts`): the named contexts
+  under ``contexts:`` and every inline ``context:`` record (named after its
+  question or claim);
+* a :class:`Spec`: points, the context's name, form restrictions
+  (``targets``, ``forbid``, ``forbid_ops``, ``only_through``, ``labels``,
+  ``point_vars``), the key source (``claim`` pin, or a LaTeX ``answer``
+  verified before use, :mod:`grading.reference`), the key adapter, the
+  rubric, the visibility, hints, and the examples to accept and reject;
+* a :class:`Question`: the record's ID and kind, its spec and the raw record.
+
+A record with schema problems is still a question: it carries its
+``errors``, grading it answers ``needs-human`` with the error, and every
+other question loads.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Optional
@@ -36,91 +31,95 @@ from .context import Context, Obj, Var
 
 
 # --------------------------------------------------------------------------
-# Contexts
+# Contexts from records
 # --------------------------------------------------------------------------
+def _range(v, default=(2, 5)) -> tuple:
+    if v is None:
+        return tuple(default)
+    if isinstance(v, int):
+        return (v, v)
+    return (int(v[0]), int(v[1]))
+
+
+_OBJ_FIELDS = {f.name for f in dataclasses.fields(Obj)}
+_VAR_FIELDS = {f.name for f in dataclasses.fields(Var)}
+
+
+def _value(v):
+    return tuple(str(x) for x in v) if isinstance(v, list) else v
+
+
+def build_object(name: str, spec) -> Obj:
+    """One context object from its record (a bare string is the domain of a scalar).  Every field of
+    :class:`~grading.context.Obj` may be given (lists become tuples)."""
+    if isinstance(spec, str):
+        return Obj(str(name), "scalar", domain=spec)
+    spec = dict(spec or {})
+    kind = spec.pop("kind", "scalar")
+    fields = {k: _value(v) for k, v in spec.items() if k in _OBJ_FIELDS}
+    if "shape" in spec:
+        fields["shape"] = tuple(spec["shape"])  # sizes may be numbers
+    return Obj(str(name), kind, **fields)
+
+
+def build_variable(name: str, spec) -> Var:
+    """A random variable with a finite support: ``[min, max]`` size, or ``{size: [..], copy_of, like, measure}``."""
+    if isinstance(spec, dict):
+        extra = {k: _value(v) for k, v in spec.items() if k in _VAR_FIELDS and k != "size"}
+        return Var(str(name), _range(spec.get("size")), **extra)
+    return Var(str(name), _range(spec))
+
+
+def build_context(name: str, data: dict) -> Context:
+    """A :class:`Context` from a context record (see ``CONTEXT_FIELDS`` in :mod:`derivcheck.catalogue`)."""
+    variables = data.get("variables") or {}
+    if isinstance(variables, list):
+        variables = {v: None for v in variables}
+    extra = {"default_expectation": data["default_expectation"]} if data.get("default_expectation") else {}
+    return Context(
+        name,
+        objects=[build_object(k, v) for k, v in (data.get("objects") or {}).items()],
+        variables=[build_variable(k, v) for k, v in variables.items()],
+        dims={str(k): _range(v) for k, v in (data.get("dims") or {}).items()},
+        identity_dim=data.get("identity_dim"),
+        imaginary_unit=bool(data.get("imaginary_unit", False)),
+        description=data.get("description", ""),
+        **extra,
+    )
+
+
 @functools.lru_cache(maxsize=None)
 def contexts() -> dict:
-    ctx = {}
-    ctx["gan-dynamics"] = Context(
-        "gan-dynamics",
-        objects=[Obj("alpha", "scalar", domain="positive", description="step size α > 0")],
-        imaginary_unit=True,
-        description="α > 0 (the step size); i is the imaginary unit",
-    )
-    matrix = dict(shape=("n_2", "n_2"))
-    ctx["simsiam"] = Context(
-        "simsiam",
-        objects=[
-            Obj("W", "matrix", shape=("n_2", "n_1"), description="encoder, n2 x n1"),
-            Obj("W_p", "matrix", aliases=("W_{p}",), description="predictor, n2 x n2 (not symmetric)", **matrix),
-            Obj("X", "matrix", shape=("n_1", "n_1"), structure="spd", description="E[x̄ x̄ᵀ], symmetric PSD"),
-            Obj("X'", "matrix", shape=("n_1", "n_1"), structure="spd", description="averaged covariance, SPD"),
-            Obj("F_1", "matrix", definition=r"W(X+X')W^\top", description="F_1 = W(X+X')Wᵀ", **matrix),
-            Obj("F_2", "matrix", definition=r"F_1", description="F_2 = F_1", **matrix),
-            Obj("F_12", "matrix", definition=r"W X W^\top", description="F_12 = W X Wᵀ", **matrix),
-            Obj("F_21", "matrix", definition=r"F_{12}", description="F_21 = F_12", **matrix),
-            Obj("tilde(W)_p", "matrix", definition=r"W_p - I_{n_2}", description="W̃_p = W_p - I", **matrix),
-        ],
-        dims={"n_1": (2, 4), "n_2": (2, 4)},
-        identity_dim="n_2",
-        description="W (n2 x n1), W_p (n2 x n2), X, X' (n1 x n1, SPD), F_1 = F_2 = W(X+X')Wᵀ, "
-                    "F_12 = F_21 = W X Wᵀ, W̃_p = W_p - I; sizes random, matrices generic (non-commuting)",
-    )
-    ctx["gan-theory"] = Context(
-        "gan-theory",
-        variables=[Var("x", (2, 6))],
-        objects=[
-            Obj("f_0", "density", over=("x",), aliases=("p_0",), description="density of p_0"),
-            Obj("f_1", "density", over=("x",), aliases=("p_1",), description="density of p_1"),
-            Obj("D^*", "field", over=("x",), aliases=("D",), definition=r"\frac{f_1(x)}{f_0(x)+f_1(x)}",
-                description="the optimal discriminator f_1/(f_0+f_1)"),
-            Obj("mu", "density", over=("x",), definition=r"\frac{1}{2}(f_0(x)+f_1(x))",
-                description="the mixture (p_0 + p_1)/2"),
-        ],
-        description="p_0, p_1 with positive densities f_0, f_1 on a common finite support of x; "
-                    "D*(x) = f_1/(f_0+f_1) (D(x) accepted); μ = (p_0+p_1)/2",
-    )
-    ctx["vae"] = Context(
-        "vae",
-        variables=[Var("x", (2, 4)), Var("z", (2, 5))],
-        objects=[
-            Obj("p", "joint", over=("x", "z"), description="the model's joint p(x, z) and its marginals/conditionals"),
-            Obj("q_phi", "density", over=("z",), given=("x",), aliases=("q",),
-                description="the approximate posterior q_φ(z|x)"),
-        ],
-        description="p(x,z) positive on finite supports of x and z (p(z), p(x), p(x|z), p(z|x) derived); "
-                    "q_φ(z|x) positive, summing to one over z",
-    )
-    ctx["reparam"] = Context(
-        "reparam",
-        objects=[
-            Obj("mu", "scalar", domain="real", description="mean μ"),
-            Obj("sigma", "scalar", domain="positive", description="standard deviation σ > 0"),
-            Obj("epsilon", "scalar", domain="real", description="standard normal noise ε"),
-        ],
-        description="μ real, σ > 0, ε (standard normal noise, any real value)",
-    )
-    ctx["contrastive-count"] = Context(
-        "contrastive-count",
-        objects=[Obj("K", "scalar", domain="posint"), Obj("N", "scalar", domain="posint"),
-                 Obj("i", "scalar", domain="posint")],
-        description="K, N, i positive integers",
-    )
-    ctx["vectors"] = Context(
-        "vectors",
-        objects=[Obj("u", "vector", shape=("d",)), Obj("v", "vector", shape=("d",))],
-        dims={"d": (2, 5)},
-        description="u, v real vectors of a random dimension d",
-    )
-    ctx["unit-vectors"] = Context(
-        "unit-vectors",
-        objects=[Obj("u", "vector", shape=("d",), structure="unit"),
-                 Obj("v", "vector", shape=("d",), structure="unit")],
-        dims={"d": (2, 5)},
-        description="u, v unit vectors of a random dimension d",
-    )
-    ctx["numbers"] = Context("numbers", description="plain numbers")
-    return ctx
+    """Every notation context by name: the named ones, then the inline ones (named by question or claim ID).
+
+    A context whose record is broken is left out (its questions then carry the error)."""
+    cat = catalogue.catalogue()
+    out = {}
+    for name, rec in cat.contexts.items():
+        if not rec.errors:
+            out[name] = _safe_context(name, rec.data)
+    for qid, q in cat.questions.items():
+        if isinstance(q.spec.get("context"), dict) and not q.errors:
+            out[qid] = _safe_context(qid, q.spec["context"])
+    for cid, rec in cat.claims.items():
+        if isinstance(rec.data.get("context"), dict) and not rec.errors:
+            out[cid] = _safe_context(cid, rec.data["context"])
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _safe_context(name: str, data: dict) -> Optional[Context]:
+    try:
+        return build_context(name, data)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def context_name(record_id: str, data: dict) -> Optional[str]:
+    """The name under which a record's context is found in :func:`contexts`."""
+    ctx = data.get("context")
+    if ctx is None:
+        return None
+    return ctx if isinstance(ctx, str) else record_id
 
 
 # --------------------------------------------------------------------------
@@ -128,7 +127,7 @@ def contexts() -> dict:
 # --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Spec:
-    """What grading knows about one question beyond the catalogue."""
+    """What grading knows about one question (read from its record)."""
 
     points: float
     context: Optional[str] = None
@@ -136,156 +135,57 @@ class Spec:
     forbid: tuple = ()  # object names not allowed as values in an answer
     forbid_ops: tuple = ()  # expression ops not allowed (kl, jsd)
     only_through: Optional[str] = None  # LaTeX of the only form in which the context's objects may appear
-    key_claim: Optional[str] = None  # pin: the claim whose answer is the key
+    restates: tuple = ()  # LaTeX of the quantity asked for: an answer containing it restates the question
+    key_claim: Optional[str] = None  # pin: the claim whose answer is the key (or that confirms `reference`)
     adapter: Optional[str] = None  # how to read the key's SymPy notation
     labels: bool = False  # a set of plain labels (not expressions)
     point_vars: tuple = ()  # names of a point's coordinates, in order (for answers like "d = 0, g = 0")
     rubric: str = ""
     unavailable: str = ""
+    reference: object = None  # LaTeX reference answer (a list of items for a set), verified before use
+    visibility: str = "visible"
+    hints: tuple = ()  # ((LaTeX answer, message), ...) for known wrong answers
+    accept: tuple = ()  # answers that must be graded correct
+    reject: tuple = ()  # answers that must be graded wrong
+    option_claims: tuple = ()  # ((label, claim ID), ...): an option's truth is its claim's verified status
 
 
-_FIGURE = ("it asks about four plotted feature distributions; the figure is not part of the sheets, so "
-           "the answer cannot be checked")
-
-SPECS = {
-    # -- mit-hw4 (points as printed on 000_c4c2f3e64aaf4d56.txt; 2 and 3 split over their sub-items) --------
-    "mit-hw4/1": Spec(1, "contrastive-count", targets=("N",), forbid=("N", "i")),
-    "mit-hw4/2.C": Spec(0.25, "contrastive-count", targets=("C",), forbid=("K", "i")),
-    "mit-hw4/2.target": Spec(0.25, "contrastive-count", targets=("target", "y"), forbid=("K",)),
-    "mit-hw4/2.range": Spec(0.5, "numbers"),
-    "mit-hw4/3.general": Spec(0.25, "vectors"),
-    "mit-hw4/3.sphere": Spec(0.25, "unit-vectors", only_through=r"\|u - v\|"),
-    "mit-hw4/4a": Spec(2, unavailable=_FIGURE),
-    "mit-hw4/4b": Spec(1, rubric=(
-        "Diameter: the largest distance between the features of two points of the same group S_i (how spread "
-        "one group is). Margin: the smallest distance between a feature of group i and a feature of group j "
-        "(how close two different groups come).")),
-    "mit-hw4/4c": Spec(1),
-    "mit-hw4/4e.i": Spec(0.5),
-    "mit-hw4/4e.ii": Spec(0.5),
-    "mit-hw4/4e.iii": Spec(1, rubric=(
-        "Invariances: the encoder is constant on each support S_i (the sets are exactly {S_i}). Uniformity: "
-        "with every group collapsed to one point, maximizing the smallest margin is placing N points on the "
-        "sphere as far apart as possible, i.e. Tammes' problem (roughly uniform placement).")),
-    "mit-hw4/4f.1": Spec(0.5),
-    "mit-hw4/4f.2": Spec(0.5, rubric=(
-        "Features of overlapping groups end up close to each other (a shared point cannot be far from both "
-        "groups); full credit also notes that nothing forces the overlap to collapse to a single point or fixes "
-        "where it is placed, and that a 'zero margin' claim is not implied.")),
-    "mit-hw4/5.1": Spec(1),
-    "mit-hw4/5.2a": Spec(0.5),
-    "mit-hw4/5.2b": Spec(0.5, rubric=(
-        "Yes: scaling the features up makes the logits (and the loss's exponentials) grow without bound, so "
-        "the loss is only driven down by ever larger numbers, which overflow or lose precision.")),
-    "mit-hw4/6.1": Spec(1, rubric=(
-        "N = number of classes C; p_i = the joint of (input with label i, the label i); d = C or any width "
-        "matching g's output; X1 = the input space, X2 = the label set; f1 = g (the classifier's logits map "
-        "or its features), f2 = the one-hot (or weight-row) embedding of a label, so that f1(x)ᵀf2(y) is the "
-        "logit of class y. Must make the dual-encoder loss equal the cross-entropy term by term.")),
-    "mit-hw4/6.2": Spec(0.5, rubric=(
-        "The classifier's prediction is the arg-max over labels of f1(x)ᵀf2(y), the same rule as the contrastive "
-        "accuracy of Question 4 (the positive must have the uniquely largest logit), so the two accuracies "
-        "coincide.")),
-    **{f"mit-hw4/7a.{r}": Spec(0.5) for r in ("i", "ii", "iii", "iv", "v", "vi")},
-    "mit-hw4/7b": Spec(1),
-    "mit-hw4/8a": Spec(1),
-    "mit-hw4/8b.i": Spec(1),
-    "mit-hw4/8b.ii": Spec(1),
-    "mit-hw4/8b.iii": Spec(1),
-    # -- vae-simclr (001_aff95133276054f6.txt; 1a's 3 points split between the derivation and the ELBO) --------
-    "vae-simclr/1a": Spec(2),
-    "vae-simclr/1a.elbo": Spec(1, "vae", targets=("cal(L)", "L", "ELBO"), adapter="vae",
-                                 key_claim="vae.elbo_decomposition"),
-    "vae-simclr/1b": Spec(3, "reparam", targets=("z",)),
-    "vae-simclr/1c": Spec(1, rubric=(
-        "Reports what the provided notebook actually uses: encoder and decoder layer types and sizes, the latent "
-        "dimension, optimizer, learning rate, batch size and number of epochs.")),
-    "vae-simclr/1d": Spec(2, rubric=(
-        "Shows five test digits next to their reconstructions and observes that reconstructions are blurrier / "
-        "smoother than the originals: the overall shape and identity of the digit are kept, fine strokes and "
-        "sharp edges are lost.")),
-    "vae-simclr/1e": Spec(3, rubric=(
-        "A scatter plot of the test latents coloured by digit; comments on which classes form separate clusters "
-        "and which overlap, and links the overlap/compactness to the KL term pulling every posterior towards "
-        "the same N(0, I) prior.")),
-    "vae-simclr/1f": Spec(2, rubric=(
-        "Decodes a regular grid of latent points (e.g. [-3, 3]^2) and describes the smooth transitions between "
-        "digit classes across the grid, with implausible images far from the prior's mass.")),
-    "vae-simclr/2a": Spec(4),
-    "vae-simclr/2b": Spec(2, rubric=(
-        "Large τ: the exponent flattens, all pairs weigh almost equally, the loss approaches a constant (log of "
-        "the number of negatives) and gives weak gradients. Small τ: the softmax concentrates on the hardest "
-        "negative (a max), sharp/unstable gradients. τ = 1: plain cosine-similarity logits in [-1, 1], a mild "
-        "contrast.")),
-    # -- ift6135-a23 (002/004; Q1 5-5-5-5, Q2 5-5, Q3 3-8-3-14 with 3.2 and 3.4 halved, Q4 2-2-3-3-10 with the
-    #    second 3 split over 4.4/4.5 and the 10 over 4.6's three parts, Q5 15) ---------------------------------
-    **{f"ift6135-a23/1.{k}": Spec(5, labels=True) for k in range(1, 5)},
-    "ift6135-a23/2.1": Spec(5),
-    "ift6135-a23/2.2": Spec(5),
-    "ift6135-a23/3.1": Spec(3),
-    "ift6135-a23/3.2a": Spec(4),
-    "ift6135-a23/3.2b": Spec(4),
-    "ift6135-a23/3.3": Spec(3),
-    "ift6135-a23/3.4a": Spec(7),
-    "ift6135-a23/3.4b": Spec(7),
-    "ift6135-a23/4.1": Spec(2),
-    "ift6135-a23/4.2": Spec(2),
-    "ift6135-a23/4.3": Spec(3),
-    "ift6135-a23/4.4": Spec(1.5),
-    "ift6135-a23/4.5": Spec(1.5, rubric=(
-        "The losses measure the two players against each other, not image quality: if generator and "
-        "discriminator improve at the same pace the losses stay put while the samples get better (or both "
-        "can be stuck); loss values alone say nothing about sample quality.")),
-    "ift6135-a23/4.6.dstar": Spec(3, "gan-theory", targets=("D^*", "D"), forbid=("D^*",), adapter="gan_theory"),
-    "ift6135-a23/4.6a": Spec(4, "gan-theory", targets=("JSD",), forbid=("f_0", "f_1", "mu"),
-                              forbid_ops=("kl", "jsd"), adapter="gan_theory", key_claim="gan_theory.jsd_from_discriminator"),
-    "ift6135-a23/4.6b": Spec(3, "gan-theory", targets=("f_1",), forbid=("f_1", "mu"), adapter="gan_theory"),
-    "ift6135-a23/5": Spec(15, rubric=(
-        "A one-page review of SimCLR with the four sections asked for (summary, strengths, weaknesses, "
-        "reflections), each answering the sheet's guiding questions in the student's own words: what the "
-        "method does (two augmented views, NT-Xent loss, projection head, large batches), what its evidence "
-        "is, its limitations (compute, batch size, augmentation design) and connections to the course.")),
-    # -- ift6135-h22 (003_6d1f8bd69ec35d2c.txt; Q1 5-5-6 with 1.3 split in three, Q2 5-5-5 over four cases,
-    #    Q3 6-4, Q4 4-3-6 with 4.3 split 4/2, Q5 4-2-8-4-2 with 5.3 split 4/4) ---------------------------------
-    "ift6135-h22/1.1": Spec(5),
-    "ift6135-h22/1.2": Spec(5),
-    "ift6135-h22/1.3a": Spec(2, rubric=(
-        "In the best case the instance-wise q_i* is at least as good as the amortized q_φ*(z|x_i) for every "
-        "x_i (the amortized family is a restriction), so its ELBO is tighter: the amortized posterior has a "
-        "larger (or equal) KL gap / bias (the amortization gap).")),
-    "ift6135-h22/1.3b": Spec(2, rubric=(
-        "Amortized inference needs one encoder pass per data point at test time; instance-wise inference needs "
-        "a separate optimization per data point, so it is far slower.")),
-    "ift6135-h22/1.3c": Spec(2, rubric=(
-        "Amortized: one set of encoder weights shared by all points. Instance-wise: variational parameters "
-        "stored for every data point, growing with the data set.")),
-    **{f"ift6135-h22/2.{k}": Spec(3.75, labels=True) for k in range(1, 5)},
-    "ift6135-h22/3.1": Spec(6),
-    "ift6135-h22/3.2": Spec(4),
-    "ift6135-h22/4.1": Spec(4, "gan-dynamics", targets=("A",)),
-    "ift6135-h22/4.2": Spec(3, "gan-dynamics", point_vars=("d", "g")),
-    "ift6135-h22/4.3": Spec(4, "gan-dynamics", targets=("lambda", "lambda_1,2", "lambda_12")),
-    "ift6135-h22/4.3.behaviour": Spec(2),
-    "ift6135-h22/5.1": Spec(4),
-    "ift6135-h22/5.2": Spec(2, "simsiam", targets=("dot(W)_p", "dot(W_p)"), key_claim="simsiam.predictor_gradient"),
-    "ift6135-h22/5.3": Spec(4, "simsiam", targets=("dot(W)",), key_claim="simsiam.no_stopgrad_gradient"),
-    "ift6135-h22/5.3.H": Spec(4, "simsiam", targets=("H",), key_claim="simsiam.no_stopgrad_h"),
-    "ift6135-h22/5.4": Spec(4, "simsiam", targets=("H",), key_claim="simsiam.identity_predictor_h"),
-    "ift6135-h22/5.5": Spec(2, rubric=(
-        "Without them the gradient flow shrinks W towards 0 (collapse, as 5.3-5.4 show: H is positive "
-        "definite). The stop-gradient removes the target branch's pull and the predictor breaks the symmetry "
-        "between the branches, so the dynamics have non-collapsed solutions (e.g. W_pᵀW_p - WWᵀ is conserved).")),
-}
+def spec_of(q: catalogue.Question) -> Spec:
+    r = q.spec
+    options = r.get("options")
+    return Spec(
+        points=float(r.get("points", 0) or 0),
+        context=context_name(q.id, r),
+        targets=tuple(str(t) for t in r.get("targets") or ()),
+        forbid=tuple(str(t) for t in r.get("forbid") or ()),
+        forbid_ops=tuple(str(t) for t in r.get("forbid_ops") or ()),
+        only_through=r.get("only_through"),
+        restates=tuple(str(t) for t in r.get("restates") or ()),
+        key_claim=r.get("claim"),
+        adapter=r.get("adapter"),
+        labels=bool(r.get("labels", False)),
+        point_vars=tuple(str(t) for t in r.get("point_vars") or ()),
+        rubric=r.get("rubric", ""),
+        unavailable=r.get("unavailable", ""),
+        reference=r.get("answer"),
+        visibility=r.get("visibility", "visible"),
+        hints=tuple((h.get("answer"), h.get("message", "")) for h in r.get("hints") or () if isinstance(h, dict)),
+        accept=tuple(r.get("accept") or ()),
+        reject=tuple(r.get("reject") or ()),
+        option_claims=tuple((str(k), v["claim"]) for k, v in options.items()) if isinstance(options, dict) else (),
+    )
 
 
 @dataclass(frozen=True)
 class Question:
-    """A gradable question: the catalogue entry plus its grading spec."""
+    """A gradable question: the catalogue record plus its grading spec."""
 
     id: str
     kind: str
     spec: Spec
     catalogue_spec: dict = field(compare=False, hash=False, default_factory=dict)
+    source: object = field(default=None, compare=False, hash=False)
+    errors: tuple = field(default=(), compare=False, hash=False)
 
     @property
     def points(self) -> float:
@@ -304,38 +204,64 @@ class Question:
         return self.catalogue_spec.get("ask", "")
 
     @property
+    def block(self) -> dict:
+        """The kind-specific block of the record (``derivation:`` for a derivation question), or {}."""
+        b = self.catalogue_spec.get(self.kind)
+        return b if isinstance(b, dict) else {}
+
+    @property
+    def visibility(self) -> str:
+        return self.spec.visibility
+
+    @property
     def context(self) -> Optional[Context]:
-        return contexts()[self.spec.context] if self.spec.context else None
+        if not self.spec.context:
+            return None
+        ctx = contexts().get(self.spec.context)
+        if ctx is None:
+            raise KeyError(f"{self.id}: context {self.spec.context!r} could not be built; "
+                           + "; ".join(catalogue.problems()))
+        return ctx
 
     def describe(self) -> dict:
-        ctx = self.context
+        ctx = self.context if not self.errors else None
         return {
             "question": self.id, "kind": self.kind, "points": self.points, "ask": self.ask,
             "options": self.options or None, "keys": self.keys or None,
-            "notation": ctx.description if ctx else None,
+            "notation": ctx.description if ctx else None, "visibility": self.visibility,
         }
 
 
 @functools.lru_cache(maxsize=None)
 def questions() -> dict:
-    """Every catalogue question with its grading spec (a missing spec is an error)."""
+    """Every catalogue question with its grading spec (a record with problems carries its ``errors``)."""
     out = {}
-    missing = []
     for qid, q in catalogue.questions().items():
-        spec = SPECS.get(qid)
-        if spec is None:
-            missing.append(qid)
-            continue
-        out[qid] = Question(qid, q.kind, spec, dict(q.spec))
-    if missing:
-        raise KeyError(f"grading specs missing for catalogue questions: {', '.join(missing)}")
+        errors = tuple(str(e) for e in q.errors)
+        try:
+            spec = spec_of(q)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # only a record with errors gets here
+            spec = Spec(points=0.0)
+            errors = errors or (f"{q.source}: {type(exc).__name__}: {exc}",)
+        if not errors and spec.context and spec.context not in contexts():
+            errors = (f"{q.source}: context: {spec.context!r} could not be built",)
+        out[qid] = Question(qid, q.kind, spec, dict(q.spec), q.source, errors)
     return out
+
+
+def specs() -> dict:
+    """Every question's :class:`Spec`, by ID."""
+    return {qid: q.spec for qid, q in questions().items()}
 
 
 def question(qid: str) -> Question:
     qs = questions()
     if qid not in qs:
-        from derivcheck.catalogue import did_you_mean
-
-        raise KeyError(f"unknown question {qid!r}." + did_you_mean(qid, qs))
+        raise KeyError(f"unknown question {qid!r}." + catalogue.did_you_mean(qid, qs))
     return qs[qid]
+
+
+@catalogue.on_change
+def _forget() -> None:
+    questions.cache_clear()
+    contexts.cache_clear()

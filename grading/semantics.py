@@ -16,7 +16,10 @@ otherwise.  Anything else is a :class:`NotationError` with its position.
 """
 from __future__ import annotations
 
+import re
+
 import itertools
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
@@ -24,13 +27,10 @@ from typing import Optional
 from . import expr as X
 from .context import Context, canonical
 from .expr import Expr
-from .syntax import ParseError, S, parse
+from .errors import NotationError, ParseError  # noqa: F401  (NotationError is importable from here)
+from .syntax import S, parse
 
 MAX_AMBIGUITIES = 4
-
-
-class NotationError(ParseError):
-    """The input parses but uses notation outside the question's context."""
 
 
 @dataclass
@@ -61,11 +61,32 @@ def subname(s: S) -> Optional[str]:
     if k in ("sub", "sup", "prime"):
         return build_name(s)
     if k == "list":
-        parts = [subname(a) for a in s.args]
+        parts = [subname(a) for a in s.args if isinstance(a, S)]
         return None if None in parts else ",".join(parts)
     if k == "neg" and s.args[0].kind == "number":
         return "-" + s.args[0].value
+    if k == "call" and s.args[1].kind == "group" and len(s.args[1].args[0].args) == 1 \
+            and s.args[1].args[0].value is None:  # P_{F(U)}, P_{F^{-1}(X)}: a distribution named by a map
+        b, a = subname(s.args[0]), subname(s.args[1].args[0].args[0])
+        return None if b is None or a is None else f"{b}({a})"
     return None
+
+
+def free_index_names(ctx: Context) -> frozenset:
+    """Index names a step may use without a sum (``i``, ``j`` of ``z_i``, ``d_{ij}``, ``w_j``): the index
+    placeholders of the context's families; a relation using them must hold for every value."""
+    cached = getattr(ctx, "_free_index_names", None)
+    if cached is None:
+        names = set()
+        for o in ctx.objects:
+            if getattr(o, "index", ()) and o.kind != "function":
+                names |= {i for i in o.index if ctx.lookup(i) is None}
+        cached = frozenset(names)
+        try:
+            ctx._free_index_names = cached
+        except AttributeError:  # pragma: no cover - a frozen context
+            pass
+    return cached
 
 
 def build_name(s: S) -> Optional[str]:
@@ -95,6 +116,14 @@ def build_name(s: S) -> Optional[str]:
             return f"{b}^-{arg.args[0].value}"
         return None
     return None
+
+
+def _transpose(e: Expr) -> Expr:
+    """``(a, b)^\\top``, ``[a, b]^T``: a tuple written in a row and transposed is the column it names
+    (the sheets write column vectors so); anything else is transposed."""
+    if e.op == "tuple":
+        return Expr("matrix", e.args, (len(e.args), 1))
+    return Expr("T", (e,))
 
 
 def _unwrap_postfix(s: S):
@@ -185,6 +214,11 @@ class Resolver:
             return Expr("ident", (), None)
         if self.ctx.var(name) is not None:
             self.error(f"{name} is a variable of integration/expectation here and has no value of its own", s)
+        local = getattr(self, "local", None)
+        if local and canonical(name) in local:  # a name the derivation defined itself
+            return local[canonical(name)]
+        if not self.trusted and name in free_index_names(self.ctx):
+            return Expr("bound", (), name)  # a free index (d_{ij} = 1 - z_i^T z_j holds for every i, j)
         self.error(f"unknown symbol {_show(name)}; this question's notation: {self.known_names()}", s)
 
     def r_letter(self, s):
@@ -268,7 +302,31 @@ class Resolver:
         return Expr("pm", (self.r(s.args[0]), X.neg(self.r(s.args[1]))))
 
     def r_mul(self, s):
-        return X.mul(self.r(s.args[0]), self.r(s.args[1]))
+        a, b = self.r(s.args[0]), self.r(s.args[1])
+        if s.meta.get("op") in ("cdot", "cdotp", "\u00b7") and self._vector(a) and self._vector(b):
+            return X.mul(Expr("T", (a,)), b)  # u \cdot v between two vectors: the dot product u^T v
+        return X.mul(a, b)
+
+    def _vector(self, e: Expr) -> bool:
+        """Is ``e`` a column vector by its form (a vector object, a tuple, sums and scalings of them)?"""
+        if e.op == "sym":
+            obj = self.ctx.lookup(e.value)
+            return obj is not None and obj.kind == "vector"
+        if e.op == "tuple":
+            return True
+        if e.op in ("add",):
+            return all(self._vector(a) for a in e.args)
+        if e.op == "neg":
+            return self._vector(e.args[0])
+        if e.op == "mul":
+            vecs = [a for a in e.args if self._vector(a)]
+            return len(vecs) == 1 and all(a.op in ("num", "const") or (a.op == "sym" and self._scalar(a))
+                                          for a in e.args if a is not vecs[0])
+        return False
+
+    def _scalar(self, e: Expr) -> bool:
+        obj = self.ctx.lookup(e.value) if e.op == "sym" else None
+        return obj is not None and obj.kind == "scalar"
 
     def r_kron(self, s):
         a, b = self.r(s.args[0]), self.r(s.args[1])
@@ -346,10 +404,57 @@ class Resolver:
         name = build_name(base)
         obj = self.ctx.lookup(name)
         args = group.args[0]
+        if getattr(obj, "params", ()):
+            return self.parametrised(obj, group)
+        if obj.kind == "function":  # phi(...) with phi(t) = log t: one argument, any expression
+            if args.value is not None or len(args.args) != 1:
+                self.error(f"{obj.name} takes one argument", group)
+            return Expr("apply", (self.r(args.args[0]),), obj.name)
         if args.value not in (None, "|"):
             self.error(f"unexpected '{args.value}' in the arguments of {name}", args)
-        vars_ = tuple(self.var_name(a) for a in args.args)
-        given = tuple(self.var_name(a) for a in args.meta.get("given", ())) if args.value == "|" else ()
+        moves = []  # p_X(F(u)): evaluate p_X at the image of u, i.e. move its x axis onto u
+        vars_ = tuple(self.mapped_var(a, moves) for a in args.args)
+        given = tuple(self.mapped_var(a, moves) for a in args.meta.get("given", ())) if args.value == "|" else ()
+        if moves:
+            e = self._application_at(obj, vars_, given, group)
+            for src, dst in moves:
+                if isinstance(dst, tuple):  # z_j: the copy is chosen by the value of an index
+                    e = Expr("copy", (e, dst[1]), src)
+                else:
+                    e = Expr("transport", (e,), (src, dst))
+            return e
+        return self._application_at(obj, vars_, given, group)
+
+    def mapped_var(self, a: S, moves: list) -> str:
+        """A variable argument, or a map applied to one (``F(u)``, ``F^{-1}(x)``): then the variable of the
+        map's image, and the move of that variable's axis onto the argument's variable is recorded.  A copy
+        of a variable (``z_1``, or ``z_j`` with j a summation index) moves the variable onto the copy."""
+        name = build_name(a)
+        var = self.ctx.var(name) if name else None
+        if var is not None and getattr(var, "copy_of", ""):
+            moves.append((var.copy_of, var.name))
+            return var.copy_of
+        if a.kind == "sub" and build_name(a.args[0]) is not None and self.ctx.var(build_name(a.args[0])) is not None:
+            base_var = build_name(a.args[0])
+            if self.copies(base_var):
+                moves.append((base_var, ("copy", self.r(a.args[1]))))
+                return base_var
+        if a.kind == "call":
+            mname = build_name(a.args[0])
+            m = self.ctx.lookup(mname) if mname else None
+            if m is not None and m.kind == "map":
+                inner = a.args[1].args[0]
+                if inner.value is not None or len(inner.args) != 1:
+                    self.error(f"{m.name} takes one variable", a)
+                v = self.var_name(inner.args[0])
+                src, dst = m.over[0], m.given[0]
+                if v != src:
+                    self.error(f"{m.name} maps {src} to {dst}: write {m.name}({src})", a)
+                moves.append((dst, src))
+                return dst
+        return self.var_name(a)
+
+    def _application_at(self, obj, vars_, given, group) -> Expr:
         if obj.kind == "joint":
             allowed = set(obj.over)
             used = list(vars_) + list(given)
@@ -365,6 +470,19 @@ class Resolver:
         # field
         if tuple(vars_) != tuple(obj.over) or given:
             self.error(f"{obj.name} is a function of {', '.join(obj.over)} in this question", group)
+        return X.sym(obj.name)
+
+    def parametrised(self, obj, group: S) -> Expr:
+        r"""A defined quantity written with its parameters, ``\mathcal{L}(\theta, \phi; x)``: the arguments
+        must be among the object's declared parameters and are otherwise ignored."""
+        args = group.args[0]
+        items = list(args.args) + list(args.meta.get("params", ())) + list(args.meta.get("given", ()))
+        allowed = {canonical(p) for p in obj.params} | {canonical(v) for v in obj.over}
+        for a in items:
+            n = build_name(a)
+            if n is None or canonical(n) not in allowed:
+                self.error(f"{obj.name} is written with its parameters ({', '.join(obj.params)}) or without "
+                           f"arguments", a)
         return X.sym(obj.name)
 
     def var_name(self, s: S) -> str:
@@ -412,6 +530,12 @@ class Resolver:
         name = build_name(s)
         if name is not None and (self.ctx.lookup(name) is not None or name in self.bound):
             return self.name_expr(name, s)
+        local = getattr(self, "local", None)
+        if name is not None and local and canonical(name) in local:
+            return local[canonical(name)]
+        fam = self.family_member(s)
+        if fam is not None:
+            return fam
         base, arg = s.args
         if base.kind == "norm":
             order = subname(arg)
@@ -426,12 +550,43 @@ class Resolver:
                 return Expr("ident", (), real)
             if dim is not None and dim.isdigit():
                 return Expr("ident", (), int(dim))
+            if dim is not None and re.fullmatch(r"[A-Za-z](_[A-Za-z0-9]+)?", dim) and self.ctx.lookup(dim) is None:
+                # I_n, I_d, I_{n_2}: the identity of a size this question does not name; it takes the size that
+                # the expression around it fixes, as a bare I does
+                return Expr("ident", (), None)
             self.error(f"I_{{{dim}}}: the identity's size must be one of {', '.join(self.ctx.dims) or '(none)'}",
                        arg)
         if base.kind == "letter" and base.value == "D" and subname(arg) in ("KL", "JS", "JSD"):
             self.error("a divergence needs its arguments: D_{KL}(q \\| p)", s)
         shown = name if name is not None else "this subscripted symbol"
         self.error(f"unknown symbol {_show(shown)}; this question's notation: {self.known_names()}", s)
+
+    def family_member(self, s: S) -> Optional[Expr]:
+        r"""``z_i``, ``z_{i'}`` (the member of the partner family ``z'``), ``d_{ij}``, ``w_j``, ``\mathcal{L}_k``:
+        a member of an indexed family of the context, as ``Expr("at", indices, family)``."""
+        base, arg = s.args
+        bname = build_name(base)
+        if bname is None:
+            return None
+        if arg.kind == "prime" and self.ctx.lookup(bname + "'") is not None:
+            obj, items = self.ctx.lookup(bname + "'"), [arg.args[0]]
+        else:
+            obj = self.ctx.lookup(bname)
+            parts = [a for a in arg.args if isinstance(a, S)] if arg.kind in ("juxt", "list") else [arg]
+            if len(parts) > 1 and self.ctx.lookup(f"{bname}#{len(parts)}") is not None:
+                obj = self.ctx.lookup(f"{bname}#{len(parts)}")  # d_{ij} next to d_i
+            if obj is None or not getattr(obj, "index", ()) or obj.kind == "function":
+                return None
+            n = len(obj.index)
+            if n == 1:
+                items = [arg]
+            elif len(parts) == n:
+                items = parts
+            else:
+                self.error(f"{obj.name} takes {n} indices ({''.join(obj.index)})", arg)
+        if not getattr(obj, "index", ()):
+            return None
+        return Expr("at", tuple(self.r(a) for a in items), obj.name)
 
     def r_prime(self, s):
         name = build_name(s)
@@ -444,8 +599,13 @@ class Resolver:
         name = build_name(s)
         if name is not None and self.ctx.lookup(name) is not None:
             return self.name_expr(name, s)
+        if base.kind == "call" and not self._is_application(base):
+            # a (b)^T, a (b)^2: the superscript belongs to the bracket it follows, not to the product
+            facs = [f for f, _ in self._item_factors(base.args[0])]
+            last = self.r_sup(S("sup", (base.args[1], arg), pos=base.args[1].pos, end=s.end))
+            return X.mul(*facs, last)
         if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T" and self.ctx.lookup("T") is None):
-            return Expr("T", (self.r(base),))
+            return _transpose(self.r(base))
         if arg.kind == "invtop":
             return Expr("inv", (Expr("T", (self.r(base),)),))
         if arg.kind in ("star", "primes"):
@@ -534,17 +694,40 @@ class Resolver:
         if op.kind == "sup":
             arg = op.args[1]
             if arg.kind == "top" or (arg.kind == "letter" and arg.value == "T"):
-                return Expr("T", (value,))
+                return _transpose(value)
             return X.pow_(value, self.r(arg))
         self.error("a subscript or prime after a bracket", op)
 
     def expectation(self, prefix: S, arg: S) -> Expr:
         sub = prefix.meta.get("sub")
+        default = self.default_expectation(sub)
+        if default is not None:
+            return self.apply_prefix(lambda body: Expr("E", (default, body), tuple(default.value[1])), arg, prefix,
+                                     delimited_rule=True)
         if sub is None:
             self.error("say which distribution the expectation is over: \\mathbb{E}_{x\\sim p}[...]", prefix)
+        if sub.kind == "list" and sub.args and isinstance(sub.args[-1], S) and sub.args[-1].kind == "sim":  # z_1, z_2 \sim q(z|x)
+            last = sub.args[-1]
+            firsts = tuple(a for a in sub.args[:-1] if isinstance(a, S))
+            sub = S("sim", (S("list", firsts + (last.args[0],), pos=sub.pos), last.args[1]),
+                    pos=sub.pos)
+        default_name = getattr(self.ctx, "default_expectation", "")
+        if sub.kind != "sim" and default_name:  # E_{z_{1:k}}[...]: the samples of the default distribution
+            dobj = self.ctx.lookup(default_name)
+            dflt = Expr("density", (), (dobj.name, tuple(dobj.over), tuple(dobj.given)))
+            iid = self.sample_expectation(sub, dflt, sub)
+            if iid is None and build_name(sub) is not None and (build_name(sub),) == tuple(dobj.over):
+                iid = lambda body: Expr("E", (dflt, body), tuple(dobj.over))  # noqa: E731 - E_z[...]
+            if iid is not None:
+                return self.apply_prefix(iid, arg, prefix, delimited_rule=True)
         if sub.kind == "sim":
-            vars_ = self._vars_of(sub.args[0])
             dens = self.density(sub.args[1])
+            iid = self.sample_expectation(sub.args[0], dens, sub)
+            if iid is not None:
+                if prefix.meta.get("sup") is not None:
+                    self.error("a superscript on \\mathbb{E}", prefix.meta["sup"])
+                return self.apply_prefix(iid, arg, prefix, delimited_rule=True)
+            vars_ = self._vars_of(sub.args[0])
             if set(vars_) != set(dens.value[1]):
                 self.error(f"{', '.join(vars_)} ~ {dens}: the distribution is over "
                            f"{', '.join(dens.value[1])}", sub)
@@ -555,6 +738,55 @@ class Resolver:
             self.error("a superscript on \\mathbb{E}", prefix.meta["sup"])
         return self.apply_prefix(lambda body: Expr("E", (dens, body), tuple(vars_)), arg, prefix,
                                  delimited_rule=True)
+
+    def copies(self, var: str) -> list:
+        """The copies of a support variable (``z_1, z_2, ...`` for i.i.d. samples of z), in order."""
+        return [v.name for v in self.ctx.variables if getattr(v, "copy_of", "") == var]
+
+    def sample_expectation(self, lhs: S, dens: Expr, sub: S):
+        r"""``z_{1:k} \sim q(z|x)``, ``z_1, z_2 \sim q``, ``z_1 \sim q(z|x)``: i.i.d. copies of the density's
+        variable; None when ``lhs`` names the density's own variables."""
+        own = tuple(dens.value[1]) if dens.op == "density" else ()
+        if len(own) != 1:
+            return None
+        base = own[0]
+        if lhs.kind == "sub" and build_name(lhs.args[0]) == base and lhs.args[1].kind == "range":
+            if not self.copies(base):
+                self.error(f"{base} has no numbered samples in this question", lhs)
+            lo, hi = self.r(lhs.args[1].args[0]), self.r(lhs.args[1].args[1])
+            return lambda body: Expr("Eiid", (dens, body, lo, hi), base)
+        if lhs.kind == "sub" and build_name(lhs.args[0]) == base and lhs.args[1].kind == "letter" \
+                and lhs.args[1].value in self.bound and self.copies(base):  # z_j ~ q, j a summation index
+            j = self.r(lhs.args[1])
+            return lambda body: Expr("Eiid", (dens, body, j, j), base)
+        items = [a for a in lhs.args if isinstance(a, S)] if lhs.kind == "list" else [lhs]
+        if lhs.kind == "sub" and build_name(lhs.args[0]) == base and lhs.args[1].kind == "list":
+            items = [S("sub", (lhs.args[0], a), pos=lhs.pos) for a in lhs.args[1].args if isinstance(a, S)]
+        names = [build_name(a) for a in items]
+        cps = self.copies(base)
+        if not names or any(n not in cps for n in names):
+            return None
+        weight = None
+        for n in names:
+            w = Expr("transport", (dens,), (base, n))
+            weight = w if weight is None else X.mul(weight, w)
+        return lambda body: Expr("E", (weight, body), tuple(names))
+
+    def default_expectation(self, sub) -> Optional[Expr]:
+        """The context's default distribution for ``\\mathbb{E}[...]`` and ``\\mathbb{E}_{x_1, x_2}[...]`` (a
+        subscript that only names the random quantities), or None."""
+        name = getattr(self.ctx, "default_expectation", "")
+        if not name:
+            return None
+        obj = self.ctx.lookup(name)
+        if sub is not None:
+            items = [a for a in sub.args if isinstance(a, S)] if sub.kind == "list" else [sub]
+            for a in items:
+                n = build_name(a)
+                o = self.ctx.lookup(n) if n else None
+                if o is None or o.kind not in ("vector", "field", "scalar") or tuple(o.over) != tuple(obj.over):
+                    return None
+        return Expr("density", (), (obj.name, tuple(obj.over), tuple(obj.given)))
 
     def _vars_of(self, s: S) -> tuple:
         if s.kind == "list":
@@ -582,7 +814,44 @@ class Resolver:
         name = build_name(sub)
         if name is not None and self.ctx.var(name) is not None:
             return Expr(kind, (None, None, self.r(arg)), name)
+        indexed = self.index_range(sub, sup, prefix)
+        if indexed is not None:
+            idx, lo, hi, skip = indexed
+            self.bound.append(idx)
+            try:
+                body = self.r(arg)
+            finally:
+                self.bound.pop()
+            return Expr(kind, (lo, hi, body) + ((skip,) if skip is not None else ()), idx)
         self.error(f"a {kind} needs a range \\{kind}_{{j=1}}^{{N}} or a variable of this question", sub)
+
+    def index_range(self, sub: S, sup, prefix: S):
+        """``\\sum_{j \\neq i}``, ``\\sum_{j=1, j\\neq i}^{N}``, ``\\sum_i``: an index over 1..N (N the
+        context's count) with one excluded value; None when the subscript is not of that form."""
+        items = [a for a in sub.args if isinstance(a, S)] if sub.kind == "list" else [sub]
+        idx, lo, skip = None, None, None
+        for it in items:
+            if it.kind == "rel" and it.value == ("!=",):
+                idx = idx or build_name(it.args[0])
+                skip = self.r(it.args[1])
+            elif it.kind == "rel" and it.value == ("=",):
+                idx = idx or build_name(it.args[0])
+                lo = self.r(it.args[1])
+            elif it.kind == "letter" and len(items) == 1 and it.value not in self.bound \
+                    and self.ctx.lookup(it.value) is None:
+                idx = it.value
+            else:
+                return None
+        if idx is None:
+            return None
+        count = self.ctx.lookup("N")
+        if sup is not None:
+            hi = self.r(sup)
+        elif count is not None:
+            hi = X.sym(count.name)
+        else:
+            self.error("give the range of the sum: \\sum_{j=1}^{N}", prefix)
+        return idx, (lo if lo is not None else X.ONE), hi, skip
 
     def _pop_differential(self, s: S):
         """Remove a trailing 'd var' from an implicit product (looking inside a trailing prefix
@@ -631,27 +900,47 @@ def _show(name: str) -> str:
 # --------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------
-def resolve(tree: S, ctx: Context, *, choices=(), trusted: bool = False, text: str = "") -> tuple:
+def resolve(tree: S, ctx: Context, *, choices=(), trusted: bool = False, text: str = "", bound=(),
+            local=None) -> tuple:
     res = Resolver(ctx, choices, trusted, text)
+    res.bound.extend(bound)
+    res.local = dict(local or {})
     e = res.r(tree)
     return e, res.points
 
 
-def resolve_text(text: str, ctx: Context, *, trusted: bool = False) -> Expr:
-    """The (first) reading of ``text``; used for the context's own definitions."""
-    e, _ = resolve(parse(text), ctx, trusted=trusted, text=text)
+def resolve_text(text: str, ctx: Context, *, trusted: bool = False, bound=()) -> Expr:
+    """The (first) reading of ``text``; used for the context's own definitions (``bound``: the index
+    placeholders of an indexed family's definition, e.g. ``j`` in ``w_j = p(x, z_j)/q(z_j|x)``)."""
+    e, _ = resolve(parse(text), ctx, trusted=trusted, text=text, bound=bound)
     return e
 
 
-def readings_of_tree(tree: S, ctx: Context, text: str = "") -> list:
-    """Every reading of a parsed answer (one unless the notation is ambiguous)."""
-    first, points = resolve(tree, ctx, text=text)
+_DEFINITIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def definition(ctx: Context, name: str) -> Optional[Expr]:
+    """The resolved expression of a defined object of ``ctx`` (parsed with the project's parser and
+    cached per context), or None when ``name`` is not a defined object."""
+    obj = ctx.lookup(name)
+    if obj is None or obj.definition is None:
+        return None
+    cache = _DEFINITIONS.setdefault(ctx, {})
+    if obj.name not in cache:
+        cache[obj.name] = resolve_text(obj.definition, ctx, trusted=True, bound=tuple(getattr(obj, "index", ())))
+    return cache[obj.name]
+
+
+def readings_of_tree(tree: S, ctx: Context, text: str = "", local=None) -> list:
+    """Every reading of a parsed answer (one unless the notation is ambiguous).  ``local``: names a
+    derivation introduced itself (``A := ...``), canonical name -> expression."""
+    first, points = resolve(tree, ctx, text=text, local=local)
     if not points:
         return [Reading(first, (), ())]
     n = min(len(points), MAX_AMBIGUITIES)
     out = []
     for combo in itertools.product((0, 1), repeat=n):
-        e, pts = resolve(tree, ctx, choices=combo, text=text)
+        e, pts = resolve(tree, ctx, choices=combo, text=text, local=local)
         labels = tuple(pts[i][1 + combo[i]] for i in range(min(n, len(pts))))
         if any(r.expr == e for r in out):
             continue
@@ -659,5 +948,5 @@ def readings_of_tree(tree: S, ctx: Context, text: str = "") -> list:
     return out
 
 
-def readings(text: str, ctx: Context) -> list:
-    return readings_of_tree(parse(text), ctx, text)
+def readings(text: str, ctx: Context, local=None) -> list:
+    return readings_of_tree(parse(text), ctx, text, local=local)

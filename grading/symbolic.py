@@ -41,7 +41,9 @@ from sympy.matrices.expressions import (
 
 from . import expr as X
 from .context import Context, canonical
+from .errors import ParseError
 from .expr import Expr
+from .semantics import definition, resolve_text
 
 
 class Unsupported(Exception):
@@ -89,9 +91,6 @@ class _Reader:
                 return Expr("const", (), "i")
             # a symbol named by a formula of the question's notation (r"\|u\|", r"u^\top v"): read the
             # name with the project's own parser, as a student's answer would be read
-            from .semantics import resolve_text
-            from .syntax import ParseError
-
             try:
                 return resolve_text(raw, self.ctx, trusted=True)
             except ParseError:
@@ -263,7 +262,7 @@ class _Writer:
         if obj is None:
             raise Unsupported(f"unknown symbol {name}")
         if obj.definition is not None:
-            out = self.write(self.ctx.definition(obj.name))
+            out = self.write(definition(self.ctx, obj.name))
         elif obj.kind == "scalar":
             out = sp.Symbol(obj.name, **_DOMAIN_ASSUMPTIONS.get(obj.domain, {}))
         elif obj.kind in ("field",):
@@ -392,6 +391,13 @@ class _Writer:
             return sp.exp(x)
         if name == "sqrt":
             return sp.sqrt(x)
+        if name == "sigmoid":
+            return 1 / (1 + sp.exp(-x))
+        if name in ("min", "max"):
+            args = [self.write(b) for b in a]
+            if any(isinstance(b, MatrixExpr) for b in args):
+                raise Unsupported(f"{name} of matrices")
+            return (sp.Min if name == "min" else sp.Max)(*args)
         if name == "root":
             return x ** (1 / self.write(a[1]))
         if name == "abs":
@@ -483,6 +489,60 @@ def _exact_witness(d, ctx: Context) -> Optional[str]:
     return None
 
 
+def writer(ctx: Context) -> "_Writer":
+    """A writer of expressions of ``ctx`` as SymPy objects (``.write(expr)``, ``.symbol(name)``);
+    raises :class:`Unsupported` for what it cannot write."""
+    return _Writer(ctx)
+
+
+def compare_sympy(sa, sb, ctx: Context, relation: str = "=") -> tuple:
+    """Decide ``sa relation sb`` for SymPy objects written in ``ctx``: (True, method) when SymPy proves it,
+    (False, why) when SymPy proves it false (an exact witness inside the domains, or a sign that is
+    known), (None, why not) otherwise."""
+    if relation in ("=", "=="):
+        if isinstance(sa, MatrixExpr) != isinstance(sb, MatrixExpr):
+            return None, "one side is a matrix expression, the other a scalar"
+        if isinstance(sa, MatrixExpr):
+            if sa.shape != sb.shape:
+                return None, f"SymPy shapes differ: {sa.shape} vs {sb.shape}"
+            d = _normalize_matrix(MatAdd(sa, -sb), ctx)
+            if _is_zero(d):
+                return True, "SymPy: the matrix difference reduces to 0"
+            if isinstance(d, sp.MatrixBase):
+                for x in d:
+                    xs = sp.simplify(x)
+                    if xs != 0:
+                        witness = _exact_witness(xs, ctx)
+                        if witness is not None:
+                            return False, f"SymPy: an entry of the difference, {xs}, is exactly non-zero ({witness})"
+            return None, "SymPy did not reduce the matrix difference to 0"
+        d = sa - sb
+        if sp.expand(d) == 0:
+            return True, "SymPy: expand(a - b) = 0"
+        ds = sp.simplify(d)
+        if ds == 0:
+            return True, "SymPy: simplify(a - b) = 0"
+        witness = _exact_witness(ds, ctx)
+        if witness is not None:
+            return False, f"SymPy: a - b is exactly non-zero ({witness})"
+        return None, "SymPy did not reduce a - b to 0"
+    if isinstance(sa, MatrixExpr) or isinstance(sb, MatrixExpr):
+        return None, "an inequality between matrices"
+    raw = (sa - sb) if relation in (">=", ">") else (sb - sa)
+    d = raw
+    for form in (raw, sp.factor(raw), sp.simplify(raw)):
+        d = form
+        prop = d.is_nonnegative if relation in (">=", "<=") else d.is_positive
+        if prop is not None:
+            break
+    if prop is True:
+        return True, f"SymPy: the difference {d} is {'non-negative' if relation in ('>=', '<=') else 'positive'} " \
+                     "under the domains' assumptions"
+    if prop is False and (d.is_negative if relation in (">=", "<=") else d.is_nonpositive):
+        return False, f"SymPy: the difference {d} has the wrong sign everywhere"
+    return None, f"SymPy could not settle the sign of {d}"
+
+
 def confirm_equal(a: Expr, b: Expr, ctx: Context, *, budget_s: float = 0.3) -> tuple:
     """(True, method) when SymPy reduces a - b to zero; (False, why) when a - b is exactly
     non-zero at an exact point of the domain; (None, why not) otherwise."""
@@ -491,33 +551,7 @@ def confirm_equal(a: Expr, b: Expr, ctx: Context, *, budget_s: float = 0.3) -> t
     try:
         with time_limit(budget_s):
             w = _Writer(ctx)
-            sa, sb = w.write(a), w.write(b)
-            if isinstance(sa, MatrixExpr) != isinstance(sb, MatrixExpr):
-                return None, "one side is a matrix expression, the other a scalar"
-            if isinstance(sa, MatrixExpr):
-                if sa.shape != sb.shape:
-                    return None, f"SymPy shapes differ: {sa.shape} vs {sb.shape}"
-                d = _normalize_matrix(MatAdd(sa, -sb), ctx)
-                if _is_zero(d):
-                    return True, "SymPy: the matrix difference reduces to 0"
-                if isinstance(d, sp.MatrixBase):
-                    for x in d:
-                        xs = sp.simplify(x)
-                        if xs != 0:
-                            witness = _exact_witness(xs, ctx)
-                            if witness is not None:
-                                return False, f"SymPy: an entry of the difference, {xs}, is exactly non-zero ({witness})"
-                return None, "SymPy did not reduce the matrix difference to 0"
-            d = sa - sb
-            if sp.expand(d) == 0:
-                return True, "SymPy: expand(a - b) = 0"
-            ds = sp.simplify(d)
-            if ds == 0:
-                return True, "SymPy: simplify(a - b) = 0"
-            witness = _exact_witness(ds, ctx)
-            if witness is not None:
-                return False, f"SymPy: a - b is exactly non-zero ({witness})"
-            return None, "SymPy did not reduce a - b to 0"
+            return compare_sympy(w.write(a), w.write(b), ctx)
     except Unsupported as exc:
         return None, f"no symbolic confirmation ({exc})"
     except CheckTimeout:

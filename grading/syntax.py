@@ -47,39 +47,11 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer
 
+from .errors import ParseError, TooCostly  # noqa: F401  (defined in errors.py; importable from here)
+
 MAX_LENGTH = 4000
 MAX_DEPTH = 40
 MAX_DIGITS = 40
-
-
-class ParseError(ValueError):
-    """The input cannot be read; ``position`` is a 0-based character offset."""
-
-    def __init__(self, message: str, position: Optional[int] = None, expected: Optional[list] = None,
-                 text: str = ""):
-        super().__init__(message)
-        self.message = message
-        self.position = position
-        self.expected = list(expected or [])
-        self.text = text
-
-    def pointer(self) -> str:
-        """The input with a caret under the error position (for messages)."""
-        if self.position is None or not self.text:
-            return ""
-        line = self.text.replace("\n", " ")
-        pos = min(self.position, len(line))
-        lo = max(0, pos - 40)
-        return f"{line[lo:pos + 40]}\n{' ' * (pos - lo)}^"
-
-    def describe(self) -> str:
-        where = f" at position {self.position}" if self.position is not None else ""
-        exp = f"; expected {', '.join(self.expected)}" if self.expected else ""
-        return f"{self.message}{where}{exp}"
-
-
-class TooCostly(ParseError):
-    """The input exceeds a resource guard (size, nesting, exponent, sum length): graded as a timeout."""
 
 
 # --------------------------------------------------------------------------
@@ -107,6 +79,8 @@ WORDS = {
 #: multi-letter words a student may type without a backslash
 BARE_WORDS = {"log": "log", "ln": "log", "exp": "exp", "det": "det", "tr": "tr", "KL": "KL", "JSD": "JSD",
               "vec": "vec", "sqrt": "sqrt", "sim": "sim"}
+#: multi-letter names a student may type without \text{...} (looked up in the question's notation)
+BARE_NAMES = {"ELBO"}
 SPACING = {",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "textstyle", "limits", "nolimits",
            "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "Biggl", "Biggr",
            "middle", "enspace", "thinspace", "medspace", "thickspace", "negthinspace"}
@@ -148,6 +122,91 @@ class Tok:
 # --------------------------------------------------------------------------
 _OPEN = "([{"
 _CLOSE = ")]}"
+
+
+# --------------------------------------------------------------------------
+# Unicode: what a keyboard, a PDF or a word processor puts into an answer
+# --------------------------------------------------------------------------
+_SUB_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓᵢⱼₖₗₘₙₚₛₜ", "0123456789+-aeoxijklmnpst"))
+_SUP_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻ⁱⁿ", "0123456789+-in"))
+_GREEK_CHARS = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon", "ζ": "zeta",
+    "η": "eta", "θ": "theta", "ϑ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu",
+    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi",
+    "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta",
+    "Λ": "Lambda", "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}
+_SYMBOL_CHARS = {
+    "⊗": r"\otimes ", "⊙": r"\odot ", "∘": r"\circ ", "⋅": r"\cdot ", "∙": r"\cdot ", "∗": "*",
+    "±": r"\pm ", "∓": r"\mp ", "≤": r"\leq ", "≥": r"\geq ", "≠": r"\neq ", "≈": r"\approx ",
+    "√": r"\sqrt ", "∑": r"\sum ", "∏": r"\prod ", "∫": r"\int ", "∞": r"\infty ", "‖": r"\|", "∥": r"\|",
+    "′": "'", "’": "'", "‘": "'", "ᵀ": r"^\top ", "⊤": r"\top ", "−": "-", "–": "-", "—": "-",
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
+}
+#: letters that look like Latin ones (Cyrillic, Greek capitals without a LaTeX command)
+_LOOKALIKES = dict(zip("АВЕКМНОРСТХаеорсухіјѕΑΒΕΖΗΙΚΜΝΟΡΤΥΧο", "ABEKMHOPCTXaeopcyxijsABEZHIKMNOPTYXo"))
+_SCRIPT_RUN = re.compile("[" + "".join(_SUB_DIGITS) + "]+|[" + "".join(_SUP_DIGITS) + "]+")
+
+
+def normalize_unicode(text: str) -> tuple:
+    """ASCII LaTeX for the Unicode a student may type, and a note for each kind of change.
+
+    Subscript and superscript digits become ``_{..}`` / ``^{..}``, Greek letters
+    their commands, operator symbols theirs (⊗, ±, ≤, ‖, ᵀ...), look-alike
+    letters (Cyrillic 'а', Greek capital 'Α') the Latin letter, and compatibility
+    forms (full-width digits, ligatures) their plain form (NFKC).  Anything else
+    that is not ASCII is left for the tokenizer, which rejects it by name."""
+    if text.isascii():
+        return text, []
+    import unicodedata
+
+    notes: list = []
+
+    def script(m):
+        run = m.group()
+        sub = run[0] in _SUB_DIGITS
+        body = "{" + "".join((_SUB_DIGITS if sub else _SUP_DIGITS)[c] for c in run) + "}"
+        after_marker = m.start() > 0 and text[m.start() - 1] == ("_" if sub else "^")
+        return body if after_marker else ("_" if sub else "^") + body
+
+    out = _SCRIPT_RUN.sub(script, text)
+    if out != text:
+        notes.append("Unicode subscripts/superscripts were read as _{...} and ^{...}")
+    chars = []
+    greek = symbols = lookalike = False
+    for ch in out:
+        if ch in _GREEK_CHARS:
+            chars.append("\\" + _GREEK_CHARS[ch] + " ")
+            greek = True
+        elif ch in _SYMBOL_CHARS:
+            chars.append(_SYMBOL_CHARS[ch])
+            symbols = symbols or ch not in "−–—\u00a0\u2009\u202f\u200b"
+        elif ch in _LOOKALIKES:
+            chars.append(_LOOKALIKES[ch])
+            lookalike = True
+        else:
+            chars.append(ch)
+    out = "".join(chars)
+    if greek:
+        notes.append("Unicode Greek letters were read as their LaTeX commands (α as \\alpha)")
+    if symbols:
+        notes.append("Unicode operator symbols were read as their LaTeX commands (⊗ as \\otimes, ᵀ as ^\\top)")
+    if lookalike:
+        notes.append("letters that only look Latin (Cyrillic or Greek capitals) were read as the Latin letters")
+    compat = unicodedata.normalize("NFKC", out)
+    if compat != out:
+        notes.append("full-width or compatibility characters were read as plain ones")
+        out = compat
+    return out, notes
+
+
+def describe_char(ch: str) -> str:
+    """'ж' -> "'ж' (U+0436 CYRILLIC SMALL LETTER ZHE)" for an error message."""
+    import unicodedata
+
+    if ch.isascii():
+        return repr(ch)
+    return f"{ch!r} (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')})"
 
 
 def precheck(text: str) -> None:
@@ -239,6 +298,10 @@ class _Tokenizer:
                 m = re.match(r"[A-Za-z]+", t[i:])
                 word = m.group()
                 prev = self.toks[-1].type if self.toks else None
+                if word in BARE_NAMES and prev not in ("CARET", "UNDER"):  # ELBO: one name, not four letters
+                    self.emit("NAME", word, i, word)
+                    i += len(word)
+                    continue
                 if word in BARE_WORDS and prev not in ("CARET", "UNDER"):
                     self.word(BARE_WORDS[word], i, word)
                     i += len(word)
@@ -274,7 +337,7 @@ class _Tokenizer:
                 i += 1
                 continue
             if ch == "<" or ch == ">" or ch == "=":
-                if t.startswith("<=", i) or t.startswith(">="):
+                if t.startswith("<=", i) or t.startswith(">=", i):
                     self.emit("REL", t[i:i + 2], i)
                     i += 2
                 elif ch == "=" and t.startswith("==", i):
@@ -314,7 +377,7 @@ class _Tokenizer:
                 self.emit("MUL", ch, i)
                 i += 1
                 continue
-            self.error(f"unexpected character {ch!r}", i)
+            self.error(f"unexpected character {describe_char(ch)}: write the answer in ASCII LaTeX", i)
         return self.toks
 
     # -- helpers -----------------------------------------------------------
@@ -441,7 +504,12 @@ class _Tokenizer:
             return end
         if name in ("to", "rightarrow", "Rightarrow", "implies", "iff", "Leftrightarrow"):
             self.error(f"'\\{name}' is not an equation step: write each relation with =, \\leq or \\geq", i)
-        if name in WRAPPERS:
+        if name in WRAPPERS or name == "mathsf":
+            j = _skip_ws(t, end)
+            if t.startswith("E", j) or (t.startswith("{", j) and _braced(t, j)[0].strip() == "E"):
+                # bold / sans-serif E is the expectation, as the sheets print it (\mathbf{E}, \boldsymbol{E})
+                self.emit("EXPECT", "E", i)
+                return j + 1 if t.startswith("E", j) else _braced(t, j)[1]
             return self.wrapper(end)
         if name == "mathbb":
             word, after = self.named_arg(end)
@@ -496,6 +564,9 @@ class _Tokenizer:
     def named_word(self, word: str, pos: int, after: int, cmd: str) -> int:
         w = word.replace(" ", "")
         if w in ("", ","):
+            return after
+        if w == "E":  # \mathrm{E}, \operatorname{E}: the expectation
+            self.word("E", pos, w)
             return after
         if len(w) == 1 and w.isalpha():
             self.emit("LETTER", w, pos, f"\\{cmd}{{{w}}}")
@@ -661,7 +732,8 @@ def _classify_bars(toks: list[Tok], text: str) -> list[Tok]:
             if after_operand and stack and stack[-1] == bar:
                 tok.type = "RBAR" if bar == "|" else "RDBAR"
                 stack.pop()
-            elif after_operand and stack and stack[-1] in ("(", "[", "{"):
+            elif after_operand and stack and (stack[-1] in ("(", "[") or (bar == "||" and stack[-1] == "{")):
+                # a conditional bar only inside ( ) or [ ]: in a brace group ("\frac{a |b|}{c}") it opens
                 tok.type = "MID" if bar == "|" else "DSEP"
             else:
                 tok.type = "LBAR" if bar == "|" else "LDBAR"
@@ -671,6 +743,7 @@ def _classify_bars(toks: list[Tok], text: str) -> list[Tok]:
 
 
 def tokenize(text: str) -> list[Tok]:
+    text, _ = normalize_unicode(text)
     precheck(text)
     return _classify_bars(_Tokenizer(text).run(), text)
 

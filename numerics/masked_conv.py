@@ -77,11 +77,10 @@ def _roundoff_scale() -> tuple[int, float]:
 
 
 def grid_image(field, claimed=None, pixel=(3, 3)) -> list:
-    """A 31x31 RGB picture of the 5x5 map: field cells blue, pixel 33 orange (purple when in the
-    field); with ``claimed``, cells claimed but not measured red, measured but not claimed yellow."""
-    cell, line = 5, 1
-    side = sym.SIZE * cell + (sym.SIZE + 1) * line
-    img = np.ones((side, side, 3))
+    """The 5x5 map as a 5x5 RGB picture, one pixel per cell: field cells blue, pixel 33 orange
+    (purple when in the field); with ``claimed``, cells claimed but not measured red, measured but
+    not claimed yellow.  :func:`grid_labels` gives each cell's label (the report writes it in)."""
+    img = np.ones((sym.SIZE, sym.SIZE, 3))
     field = set(field)
     claimed = None if claimed is None else set(claimed)
     for r in range(1, sym.SIZE + 1):
@@ -94,10 +93,13 @@ def grid_image(field, claimed=None, pixel=(3, 3)) -> list:
                 colour = (0.85, 0.15, 0.15) if lab in claimed else (0.95, 0.80, 0.10)
             if (r, c) == tuple(pixel):
                 colour = (0.55, 0.20, 0.70) if lab in field else (1.0, 0.55, 0.10)
-            y0 = line + (r - 1) * (cell + line)
-            x0 = line + (c - 1) * (cell + line)
-            img[y0:y0 + cell, x0:x0 + cell] = colour
+            img[r - 1, c - 1] = colour
     return img.round(4).tolist()
+
+
+def grid_labels() -> list:
+    """The sheets' pixel labels of the 5x5 map (row digit then column digit), as a 5x5 list."""
+    return [[sym.label(r, c) for c in range(1, sym.SIZE + 1)] for r in range(1, sym.SIZE + 1)]
 
 
 def _case_evidence(first: str, second: str, claimed, seed: int) -> tuple[list, tuple, np.ndarray]:
@@ -137,7 +139,8 @@ def _field_confirmation(first: str, second: str):
         plot = Plot(
             f"Receptive field of pixel 33, mask {first} then {second}: Torch gradient vs claim",
             kind="images", ncols=1,
-            series=[Series(f"{first} then {second}", image=grid_image(measured, claimed=ctx.answer))],
+            series=[Series(f"{first} then {second}", image=grid_image(measured, claimed=ctx.answer),
+                           cell_labels=grid_labels())],
             caption="Blue: pixels with non-zero input gradient that the claim lists; red: claimed but no "
                     "gradient; yellow: gradient but not claimed; orange/purple: pixel 33 (purple when it is "
                     "in the field).",
@@ -180,7 +183,8 @@ def torch_all_cases(ctx):
         count(f"{first}{second}: pixel 33 in the field iff both masks are B (violations)", wrong_self, 1,
               "exact check")
         count(f"{first}{second}: blind-spot pixel 25 in the field", field & {25}, 1, "exact check")
-    series = [Series(f"{first} then {second} ({len(field)} px)", image=grid_image(field))
+    series = [Series(f"{first} then {second} ({len(field)} px)", image=grid_image(field),
+                     cell_labels=grid_labels())
               for (first, second), field in fields.items()]
     plot = Plot("Receptive field of output pixel 33 (from Torch input gradients)", kind="images", ncols=4,
                 series=series,

@@ -19,10 +19,29 @@ def test_catalogue_loads_every_kind():
 
 @pytest.mark.skipif(not SHARED.exists(), reason="../shared/questions.yaml not present")
 def test_copy_matches_shared_catalogue():
-    shared = catalogue.parse_catalogue(SHARED.read_text(encoding="utf-8"))
-    assert set(shared) == set(catalogue.questions())
+    """The project's records keep the shared catalogue's IDs, kinds, options and mapping keys verbatim."""
+    shared = catalogue.parse_catalogue(SHARED.read_text(encoding="utf-8"), str(SHARED))
+    ours = catalogue.questions()
+    assert set(shared) <= set(ours)
+    assert {qid for qid, q in ours.items() if str(q.source.file) == str(catalogue.CATALOGUE_PATH)} == set(shared)
     for qid, q in shared.items():
-        assert catalogue.questions()[qid].kind == q.kind
+        mine = ours[qid]
+        assert mine.kind == q.kind, qid
+        assert [str(o) for o in mine.spec.get("options", [])] == [str(o) for o in q.spec.get("options", [])], qid
+        assert mine.spec.get("keys") == q.spec.get("keys"), qid
+
+
+def test_every_project_record_is_valid_and_graded_for_points():
+    assert catalogue.problems() == []
+    for qid, q in catalogue.questions().items():
+        assert q.ok and isinstance(q.spec.get("points"), (int, float)), qid
+        assert q.source is not None and q.source.line > 0
+
+
+def test_a_record_error_names_file_line_and_field():
+    qs = catalogue.parse_catalogue("hw:\n  '1':\n    kind: expression\n    ponits: 2\n", "hw.yaml")
+    assert [str(e) for e in qs["hw/1"].errors] == [
+        "hw.yaml:4: ponits: unknown field of a question record (did you mean 'points'?)"]
 
 
 def test_claims_only_cite_catalogue_questions(registry):

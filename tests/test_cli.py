@@ -7,14 +7,17 @@ import sys
 import pytest
 import sympy as sp
 
-from derivcheck import REGISTRY
+from derivcheck import REGISTRY, store
 from derivcheck.cli import main
 from derivcheck.derivations import prove
 
 
 @pytest.fixture(autouse=True)
 def _in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # results cache goes to tmp_path/.derivcheck
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.delenv(store.RESULTS_ENV, raising=False)
+    monkeypatch.setenv(store.CACHE_ENV, str(tmp_path / "cache"))  # the results store of this test
 
 
 @pytest.fixture
@@ -97,9 +100,59 @@ def test_report_from_saved_results(tmp_path, capsys):
     assert main(["verify", "--quiet", "--only", "gan_dynamics", "--save", "res.json"]) == 0
     capsys.readouterr()
     assert main(["report", "--results", "res.json", "-o", "sub/out.html"]) == 0
-    html = (tmp_path / "sub" / "out.html").read_text()
+    html = (tmp_path / "cwd" / "sub" / "out.html").read_text()
     assert "gan_dynamics.behaviour" in html and "<svg" in html
     assert main(["report", "--results", "missing.json", "-o", "x.html"]) == 2
+
+
+def test_verify_report_and_list_share_one_store(tmp_path, capsys):
+    """On main, `make report` saved to build/results.json and `list` read .derivcheck/results.json,
+    so every claim showed 'not run' after `make report`."""
+    assert main(["verify", "--quiet", "--only", "gan_dynamics.eigenvalues"]) == 0
+    assert (tmp_path / "cache" / "results.json").exists()
+    assert main(["report", "-o", "r.html"]) == 0  # no --results: reads the store
+    assert "gan_dynamics.eigenvalues" in (tmp_path / "cwd" / "r.html").read_text()
+    capsys.readouterr()
+    assert main(["list", "--json", "--only", "gan_dynamics.eigenvalues"]) == 0
+    [row] = json.loads(capsys.readouterr().out)["claims"]
+    assert row["status"] == "verified"
+
+
+def test_verify_only_merges_into_the_store(tmp_path):
+    """On main, `verify --only` overwrote the whole results file."""
+    assert main(["verify", "--quiet", "--only", "gan_dynamics.eigenvalues"]) == 0
+    assert main(["verify", "--quiet", "--only", "gan_dynamics.update_matrix"]) == 0
+    ids = [c["id"] for c in store.load()["claims"]]
+    assert ids == ["gan_dynamics.eigenvalues", "gan_dynamics.update_matrix"]
+    assert store.claim_record("gan_dynamics.eigenvalues")["status"] == "verified"
+
+
+def test_nothing_is_written_into_the_current_folder(tmp_path, capsys):
+    assert main(["verify", "--quiet", "--only", "gan_dynamics.eigenvalues"]) == 0
+    assert main(["list", "--only", "gan_dynamics"]) == 0
+    assert list((tmp_path / "cwd").iterdir()) == []
+
+
+def test_results_location_from_environment(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(store.RESULTS_ENV, str(tmp_path / "elsewhere" / "res.json"))
+    assert main(["verify", "--quiet", "--only", "gan_dynamics.eigenvalues"]) == 0
+    assert (tmp_path / "elsewhere" / "res.json").exists()
+    assert not (tmp_path / "cache" / "results.json").exists()
+    capsys.readouterr()
+    assert main(["list", "--only", "gan_dynamics.eigenvalues"]) == 0
+    assert "verified" in capsys.readouterr().out
+
+
+def test_report_without_results_says_what_to_do(capsys):
+    assert main(["report", "-o", "x.html"]) == 2
+    assert "derivcheck verify" in capsys.readouterr().err
+
+
+def test_report_only_renders_the_selection(tmp_path):
+    assert main(["verify", "--quiet", "--only", "gan_dynamics.eigen*"]) == 0
+    assert main(["report", "--only", "gan_dynamics.eigenvalue_modulus", "-o", "one.html"]) == 0
+    html = (tmp_path / "cwd" / "one.html").read_text()
+    assert 'id="gan_dynamics.eigenvalue_modulus"' in html and 'id="gan_dynamics.eigenvalues"' not in html
 
 
 @pytest.mark.skipif(shutil.which("derivcheck") is None and not (sys.prefix and shutil.which(

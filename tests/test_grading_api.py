@@ -76,16 +76,20 @@ def test_gan_dynamics_keys_are_verified_at_load(monkeypatch):
 
 
 def test_verification_cache_is_keyed_by_source(tmp_path, monkeypatch):
+    # the key cache lives in derivcheck's cache folder (store.cache_dir()), never in the current folder
+    cache = tmp_path / "cache"
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DERIVCHECK_CACHE_DIR", str(cache))
     monkeypatch.setenv("DERIVCHECK_KEY_CACHE", "1")
     keys.reset_cache()
     keys.key_entry("ift6135-h22/4.1")
-    data = json.loads((tmp_path / ".derivcheck" / "grading-keys.json").read_text())
+    data = json.loads((cache / "grading-keys.json").read_text())
+    assert not (tmp_path / ".derivcheck").exists()
     assert data["gan_dynamics.update_matrix"]["verdict"] == "holds"
     keys.reset_cache()
     assert keys.key_entry("ift6135-h22/4.1").verification.get("cached") is True
     data["gan_dynamics.update_matrix"]["fingerprint"] = "stale"
-    (tmp_path / ".derivcheck" / "grading-keys.json").write_text(json.dumps(data))
+    (cache / "grading-keys.json").write_text(json.dumps(data))
     keys.reset_cache()
     assert not keys.key_entry("ift6135-h22/4.1").verification.get("cached")
     keys.reset_cache()
@@ -135,10 +139,10 @@ def test_non_value_kinds():
     assert "staff" not in r.to_dict("student") and r.to_dict("staff")["staff"]["rubric"]
     r = grading.check("mit-hw4/4a", "yes, no, yes, no")
     assert r.verdict == "needs-human" and "figure" in r.message
-    r = grading.check("ift6135-a23/3.2b", [r"\log p(x) = \log \int p(x,z)\,dz"])
-    assert r.verdict == "needs-human" and r.first_wrong_step is None
-    r = grading.check("mit-hw4/7b", "def ae_loss(x, x_hat): ...")
-    assert r.verdict == "needs-human"
+    r = grading.check("ift6135-a23/3.2b", [r"\log p(x) = \log \int p(x,z)\,dz"])  # step by step: stops short
+    assert r.verdict == "partial" and r.first_wrong_step is None
+    r = grading.check("mit-hw4/7b", "def ae_loss(x, x_hat): ...")  # runs in the sandbox, returns None
+    assert r.verdict == "incorrect" and "not a torch tensor" in r.message
     r = grading.check("no-such/1", "x")
     assert r.verdict == "unknown-question" and r.max_score == 0
 
@@ -198,8 +202,12 @@ def test_every_side_of_an_equation_chain_must_hold():
 
 def test_counterexample_in_message():
     r = grading.check("ift6135-h22/4.1", r"\begin{bmatrix}1 & -\alpha\\ \alpha & 1\end{bmatrix}")
-    assert r.verdict == "incorrect" and "alpha =" in r.message and "key" in r.message
+    assert r.verdict == "incorrect" and "alpha =" in r.message and "your answer is" in r.message
     assert r.details["judgement"]["counterexample"]["instance"]
+    # the key's value on the counterexample is for staff only
+    key_value = r.staff["judgement"]["counterexample"]["reference"]
+    assert key_value and key_value not in json.dumps(r.to_dict("student")) and "staff" not in r.to_dict("student")
+    assert key_value in json.dumps(r.to_dict("staff"))
 
 
 @pytest.mark.parametrize("answer", [
@@ -212,6 +220,10 @@ def test_pathological_input_ends_as_timeout(answer):
     r = grading.check("ift6135-h22/4.1", answer, time_limit_s=0.5)
     assert r.verdict == "timeout", r.message
     assert r.elapsed_s < 3
+
+
+def _total(*assignments) -> float:
+    return sum(q.points for qid, q in questions().items() if qid.split("/")[0] in assignments)
 
 
 # -- submissions -----------------------------------------------------------------------------
@@ -241,24 +253,32 @@ def test_a_broken_answer_does_not_stop_the_rest(tmp_path):
     assert by_q["nope/9"].verdict == "unknown-question"
     for q in ("ift6135-h22/4.1", "ift6135-h22/4.3", "ift6135-h22/4.3.behaviour", "ift6135-a23/2.2"):
         assert by_q[q].verdict == "correct", (q, by_q[q].message)
-    assert rep.score == 4 + 4 + 2 + 5
+    assert by_q["ift6135-a23/3.2b"].verdict == "partial"  # the derivation stops before Jensen's step: half of 4
+    assert rep.score == 4 + 4 + 2 + 5 + 2
+    # the maximum is the catalogue's total of both assignments answered, not of the answers given
+    assert rep.max_score == _total("ift6135-a23", "ift6135-h22")
+    assert {w["code"] for w in rep.warnings} == {"unknown-question"}
     doc = rep.to_dict()
-    assert set(doc) == {"student", "score", "max_score", "results"}
+    assert {"student", "score", "max_score", "results", "warnings"} <= set(doc)
     for item in doc["results"]:
         assert {"question", "verdict", "score", "max_score", "first_wrong_step", "message"} <= set(item)
         assert item["verdict"] in grading.VERDICTS
     json.dumps(doc)
 
 
-def test_malformed_submissions_are_usage_errors(tmp_path):
+def test_malformed_submissions(tmp_path, capsys):
     with pytest.raises(grading.SubmissionError):
         grading.grade({"student": "x", "answers": ["not", "a", "mapping"]})
     bad = tmp_path / "bad.yaml"
     bad.write_text("answers: [1, 2", encoding="utf-8")
-    with pytest.raises(grading.SubmissionError):
+    with pytest.raises(grading.SubmissionError) as info:
         grading.grade(bad)
-    assert run_cli("grade", str(bad)) == 2
-    assert run_cli("grade", str(tmp_path / "missing.yaml")) == 2
+    assert info.value.line == 1 and info.value.column == 15 and info.value.file == str(bad)
+    capsys.readouterr()
+    assert run_cli("grade", str(bad)) == 1  # a report is written; the exit code says a file was unreadable
+    doc = json.loads(capsys.readouterr().out)
+    assert doc[0]["error"]["line"] == 1 and doc[0]["results"] == []
+    assert run_cli("grade", str(tmp_path / "missing.yaml")) == 2  # nothing to grade: a usage error
 
 
 def test_gradescope_and_html_formats():
@@ -266,12 +286,19 @@ def test_gradescope_and_html_formats():
         "ift6135-h22/4.1": A_OK, "ift6135-h22/4.2": "(1, 0)", "ift6135-a23/5": "text"}})
     gs = formats.to_gradescope(rep)
     assert set(gs) >= {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
-    assert [t["status"] for t in gs["tests"]] == ["passed", "failed", "failed"]
+    by_name = {t["name"].split(" ")[0]: t for t in gs["tests"]}
+    assert by_name["ift6135-h22/4.1"]["status"] == "passed" and by_name["ift6135-h22/4.2"]["status"] == "failed"
+    assert by_name["ift6135-h22/1.2"]["status"] == "failed" and "unanswered" in by_name["ift6135-h22/1.2"]["tags"]
     for t in gs["tests"]:
-        assert set(t) >= {"name", "number", "score", "max_score", "status", "output", "output_format", "tags",
-                          "visibility"}
+        assert set(t) >= {"name", "number", "output", "output_format", "tags", "visibility"}
         assert t["output_format"] == "md"
-    assert "needs-human" in gs["tests"][2]["tags"]
+    # a question for a person is marked as such, never "failed"
+    human = by_name["ift6135-a23/5"]
+    assert "needs-human" in human["tags"] and "status" not in human and "score" not in human
+    assert "graded by a person" in human["name"]
+    human_points = sum(r.max_score for r in rep.results if r.verdict == "needs-human")
+    assert sum(t.get("max_score", 0) for t in gs["tests"]) + human_points == rep.max_score
+    assert rep.max_score == _total("ift6135-a23", "ift6135-h22")
     page = formats.to_html([rep, rep])
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert page.startswith("<!DOCTYPE html>") and "src=" not in page
@@ -282,14 +309,18 @@ def test_cli_grade_and_check(tmp_path, capsys):
     path.write_text(json.dumps({"student": "s1", "answers": {"ift6135-h22/4.1": A_OK}}), encoding="utf-8")
     assert run_cli("grade", str(path)) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["student"] == "s1" and doc["results"][0]["verdict"] == "correct"
+    assert isinstance(doc, list) and len(doc) == 1  # one file or many: always a list
+    by_q = {r["question"]: r for r in doc[0]["results"]}
+    assert doc[0]["student"] == "s1" and by_q["ift6135-h22/4.1"]["verdict"] == "correct"
     out = tmp_path / "gs" / "results.json"
     assert run_cli("grade", str(path), "--format", "gradescope", "-o", str(out)) == 0
-    assert json.loads(out.read_text())["tests"][0]["status"] == "passed"
+    assert [t for t in json.loads(out.read_text())["tests"] if t["name"] == "ift6135-h22/4.1"][0]["status"] == "passed"
     html_out = tmp_path / "r.html"
     assert run_cli("grade", str(path), str(path), "--format", "html", "-o", str(html_out)) == 0
     assert "s1" in html_out.read_text()
-    assert run_cli("grade", str(path), str(path), "--format", "gradescope") == 2
+    other = tmp_path / "t.json"
+    other.write_text(path.read_text(), encoding="utf-8")
+    assert run_cli("grade", str(path), str(other), "--format", "gradescope") == 2
     capsys.readouterr()
     assert run_cli("check", "ift6135-h22/4.3", "--answer", r"[1+i\alpha, 1-i\alpha]") == 0
     assert capsys.readouterr().out.startswith("correct")

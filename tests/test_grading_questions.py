@@ -1,8 +1,10 @@
 r"""Accepted rewrites and rejected wrong variants for every expression, matrix, point and set question.
 
-Each row gives the question, a reference written here (from this file's own
-reading of the sheet, in the question's notation), answers that must be
-accepted and answers that must be rejected.  The wrong variants are the
+The rows come from the question records (``accept:`` / ``reject:`` in
+``derivcheck/questions.yaml``, arranged by :mod:`grading.corpus`): the
+question, a reference (the first accepted example, written from the sheet in
+the question's notation), answers that must be accepted and answers that must
+be rejected.  The wrong variants are the
 errors students make: a sign, a factor, the order of non-commuting factors,
 swapped distributions, a missing term, the wrong Kronecker order.
 
@@ -12,7 +14,7 @@ Two layers are tested:
   the topic's claim exists yet);
 * ``grading.check`` against the project's key (the claim's answer).  When
   the claim does not exist yet, the question must answer ``needs-human``;
-  when it does, the key must agree with the reference written here.
+  when it does, the key must agree with the reference of the record.
 """
 import pytest
 
@@ -153,4 +155,4 @@ def test_label_sets(qid):
     others = [x for x in (11, 12, 13, 14, 15, 21, 22, 23, 24, 25, 31, 32, 33, 34, 35) if x not in key]
     for form in (key[:-1], key + others[:1], [33], []):
         r = grading.check(qid, form)
-        assert r.verdict in ("incorrect", "unparseable") and r.score == 0, form
+        assert r.verdict in ("incorrect", "unparseable", "unanswered") and r.score == 0, form
