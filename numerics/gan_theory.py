@@ -408,7 +408,7 @@ TRAIN_SEED = 6135  # shared by the trained-discriminator confirmations so they r
 def _training_detail(td: TrainedDiscriminator) -> str:
     c = td.config
     return (f"tanh MLP 1-{c.width}-{c.width}-1, {c.n_train} samples per class, {c.steps} Adam steps "
-            f"(lr {c.lr}, cosine), batch {c.batch}, {td.seconds:.1f} s on {td.device}")
+            f"(lr {c.lr}, cosine), batch {c.batch}, on {td.device} (training time: the run's trainings table)")
 
 
 def _d_plot(td: TrainedDiscriminator, dstar_answer: Callable, label: str) -> Plot:
@@ -799,7 +799,7 @@ def tiny_gan_run(ctx):
              [Series(f"loss (means of {block} steps)", steps, traj.tolist()),
               Series("log 4", [0, GAN_STEPS], [math.log(4.0)] * 2, "k--")],
              caption=f"Data N(1.5, 0.5^2); generator a z + b ends at a = {a_end:.3f}, b = {b_end:.3f}; "
-                     f"{run.seconds:.1f} s."),
+                     "training time: the run's trainings table."),
         Plot("Tiny 1-D GAN after training: the discriminator is ~1/2 everywhere", "x", "value",
              [Series("D(x)", xs.tolist(), expit(w0 + w1 * xs + w2 * xs * xs).tolist()),
               Series("p_data(x)", xs.tolist(), GAN_DATA.pdf(xs).tolist(), ":"),

@@ -412,12 +412,12 @@ def _trained_confirmation(aug: str):
         plot = neighbour_panel(f"Nearest training neighbours, contrastive encoder (augmentation {aug})",
                                res["e_train"], res["e_heldout"], True,
                                caption=f"Left: held-out query; right: its 5 nearest training images (cosine). "
-                                       f"Trained {res['steps']} steps in {res['seconds']:.0f} s on {res['device']}; "
+                                       f"Trained {res['steps']} steps on {res['device']}; "
                                        f"final loss {np.mean(res['losses'][-50:]):.3f}.")
         table = Table(f"Nearest-neighbour verdicts, contrastive encoder {aug}", TABLE_COLUMNS,
                       invariance_rows(f"contrastive {aug}", kappas, sym.INVARIANCE_KEY[aug]), caption=TABLE_CAPTION)
         return NumericResult(evidence=ev, plots=[plot], tables=[table],
-                             detail=f"training: {res['seconds']:.1f} s, {res['steps']} steps, seed {res['seed']}")
+                             detail=f"training: {res['steps']} steps, seed {res['seed']}")
 
     run.__name__ = f"trained_encoder_knn_{aug.lower()}"
     run.__doc__ = f"Train a contrastive encoder with augmentation {aug}; kNN verdicts on held-out images."
@@ -609,8 +609,7 @@ def _trained_ae_check(question: str):
         kappas = knn_kappas(codes, data["train"], res["e_heldout"], data["heldout"], cosine=False)
         plot = neighbour_panel("Nearest training neighbours, autoencoder", codes, res["e_heldout"], False,
                                caption=f"Left: held-out query; right: its 5 nearest training images (Euclidean). "
-                                       f"Training MSE {res['mse_train']:.4f} after {res['steps']} steps "
-                                       f"({res['seconds']:.0f} s).")
+                                       f"Training MSE {res['mse_train']:.4f} after {res['steps']} steps.")
         table = Table("Nearest-neighbour agreement, autoencoder", TABLE_COLUMNS,
                       invariance_rows("autoencoder", kappas), caption=TABLE_CAPTION)
         return NumericResult(evidence=ev, plots=[plot], tables=[table],
