@@ -38,7 +38,9 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(BIN)/python benchmarks/verify_bench.py
 	$(BIN)/python benchmarks/grading_bench.py
+	$(BIN)/python benchmarks/report_size.py
 	$(BIN)/python benchmarks/serve_bench.py
+	$(BIN)/python benchmarks/questions_bench.py
 	$(BIN)/python benchmarks/batch_bench.py
 
 ## build outputs only (and the old in-folder cache); the results store is left alone

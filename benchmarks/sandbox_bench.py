@@ -10,7 +10,7 @@ OK = "def ae_loss(x, x_hat):\n    return ((x_hat - x) ** 2).mean()\n"
 NCE = ("import torch\nimport torch.nn.functional as F\n\ndef contrastive_loss(z, z_pos, tau):\n"
        "    return F.cross_entropy(z @ z_pos.T / tau, torch.arange(z.shape[0]))\n")
 LOOP = "def ae_loss(x, x_hat):\n    while True:\n        pass\n"
-ALLOC = "def ae_loss(x, x_hat):\n    keep = []\n    while True:\n        keep.append(bytearray(50_000_000))\n"
+ALLOC = "def ae_loss(x, x_hat):\n    keep = []\n    while True:\n        keep.append(bytes(100_000_000))\n"
 
 
 def timed(qid, src, n):

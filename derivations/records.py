@@ -27,6 +27,10 @@ module) and the report pick it up.  It gets
   ``gamma_n * scale`` with ``n`` counted from the size of the expressions and
   of the instance (zero false failures).
 
+``rejects: [LATEX, ...]`` lists wrong right-hand sides: both checks must refute
+each of them (with the same instances and budget), or the claim is
+``inconclusive``: a check that cannot fail verifies nothing.
+
 A record whose text cannot be read is still registered: its checks report
 ``inconclusive`` with the reason, so it never verifies.  Questions name the
 claim that confirms their LaTeX reference with ``claim:``, and choice options
@@ -259,6 +263,38 @@ def numeric_check(cid: str, data: dict, seed: int) -> NumericResult:
 
 
 # --------------------------------------------------------------------------
+# Wrong variants (``rejects:``): the same checks must refute each of them
+# --------------------------------------------------------------------------
+def with_rejects_symbolic(cid: str, data: dict) -> SymbolicResult:
+    """The claim's SymPy check; inconclusive if SymPy proves a declared wrong right-hand side too."""
+    res = symbolic_check(cid, data)
+    for wrong in data.get("rejects") or ():
+        r = symbolic_check(cid, dict(data, rhs=wrong, expect="holds"))
+        if r.verdict is Verdict.HOLDS:
+            return SymbolicResult(Verdict.INCONCLUSIVE, "a declared wrong variant passes the same check",
+                                  detail=f"rhs {wrong!r} is proved too ({r.method}): this check cannot tell them apart")
+    if data.get("rejects"):
+        res.detail = (res.detail + "; " if res.detail else "") + \
+            f"{len(data['rejects'])} declared wrong variant(s) not proved by the same check"
+    return res
+
+
+def with_rejects_numeric(cid: str, data: dict, seed: int) -> NumericResult:
+    """The claim's confirmation; inconclusive unless it refutes every declared wrong right-hand side."""
+    res = numeric_check(cid, data, seed)
+    for wrong in data.get("rejects") or ():
+        r = numeric_check(cid, dict(data, rhs=wrong), seed)
+        if r.verdict is not Verdict.FAILS:
+            return NumericResult(evidence=res.evidence, verdict=Verdict.INCONCLUSIVE, seed=seed,
+                                 detail=f"the declared wrong variant rhs {wrong!r} is not refuted ({r.verdict.value}): "
+                                        "this confirmation cannot tell them apart")
+    if data.get("rejects"):
+        res.detail = (res.detail + "; " if res.detail else "") + \
+            f"every declared wrong variant ({len(data['rejects'])}) refuted on the same instances"
+    return res
+
+
+# --------------------------------------------------------------------------
 # Registration
 # --------------------------------------------------------------------------
 def _questions_of(cid: str, data: dict) -> tuple:
@@ -310,12 +346,12 @@ def register_all(registry: Registry = REGISTRY) -> list:
             if bad:
                 return SymbolicResult(Verdict.INCONCLUSIVE, "the record does not follow the schema",
                                       detail="; ".join(str(e) for e in bad))
-            return symbolic_check(cid, data)
+            return with_rejects_symbolic(cid, data)
 
         def confirm(ctx, cid=cid, data=data, bad=rec.errors):
             if bad:
                 return NumericResult(verdict=Verdict.INCONCLUSIVE, detail="the record does not follow the schema")
-            return numeric_check(cid, data, ctx.seed)
+            return with_rejects_numeric(cid, data, ctx.seed)
 
         try:
             registry.claim(cid, questions=qs, statement=statement(data), title=data.get("title", ""),

@@ -123,6 +123,7 @@ CLAIM_FIELDS = {
     "assumptions": (_LIST, "LaTeX assumptions (the context's domains encode them)"),
     "expect": (_STR, "holds (default) or fails (a refuted statement)"),
     "note": (_STR, "why a refuted statement is wrong"),
+    "rejects": (_LIST, "wrong right-hand sides (LaTeX) that the same checks must refute"),
 }
 
 

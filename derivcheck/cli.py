@@ -76,15 +76,15 @@ def _run(args) -> dict:
     from .registry import REGISTRY
     from .runner import count_checks, document, verify
 
+    start = time.perf_counter()
     claims = _select(args.only)
     progress = Progress(count_checks(claims, REGISTRY), quiet=getattr(args, "quiet", False))
-    start = time.perf_counter()
     outcomes = verify(claims, registry=REGISTRY, full=args.full, progress=progress,
                       seed=getattr(args, "seed", None), jobs=getattr(args, "jobs", 1) or (os.cpu_count() or 1))
     progress.close()
     doc = document(outcomes, full=args.full)
-    doc.setdefault("wall_s", round(time.perf_counter() - start, 2))
-    doc.setdefault("environment", store.run_environment())
+    doc.update(wall_s=round(time.perf_counter() - start, 2), environment=store.run_environment(),
+               seed=getattr(args, "seed", None))  # the run's base seed (verify --seed), None: fixed seeds
     if not getattr(args, "no_save", False):
         _save(doc, getattr(args, "save", None), merge=bool(args.only), quiet=getattr(args, "quiet", False))
     return doc
@@ -284,15 +284,15 @@ QUESTIONS_HELP = "more question records: a YAML file or a folder of them (repeat
 def _use_questions(args) -> None:
     """``--questions FILE|DIR``: add those records to the catalogue before anything reads it."""
     paths = getattr(args, "questions", None) or []
-    if not paths:
+    if not paths and getattr(args, "command", None) != "list":
         return
     from . import catalogue
 
     try:
-        args.question_files = catalogue.use_questions(paths)
+        args.question_files = catalogue.use_questions(paths) if paths else []
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
-    for problem in catalogue.problems():
+    for problem in catalogue.problems():  # a bad record is reported loudly (and fails only its question)
         sys.stderr.write(f"derivcheck: {problem}\n")
 
 

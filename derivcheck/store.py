@@ -34,8 +34,8 @@ CACHE_ENV = "DERIVCHECK_CACHE_DIR"
 RESULTS_NAME = "results.json"
 
 # Statuses that count as "ok" for the exit code and the summary (``definition``: the claim only
-# restates a definition; nothing to prove, nothing wrong).
-OK_STATUSES = ("verified", "symbolic-only", "definition")
+# restates a definition; ``transcribed``: its key's data come from an answer set, see provenance).
+OK_STATUSES = ("verified", "symbolic-only", "definition", "transcribed")
 BASE_STATUSES = ("verified", "symbolic-only", "failed", "inconclusive")
 
 
@@ -187,7 +187,8 @@ def merge(old: dict, doc: dict) -> dict:
     new.update({k: v for k, v in doc.items() if k not in ("claims", "summary")})
     new.pop("empty", None)
     new["claims"] = claims
-    new.pop("wall_s", None)  # the time of one partial run is not the time of the merged results
+    if old.get("claims"):
+        new.pop("wall_s", None)  # the time of one partial run is not the time of the merged results
     profiles = {c.get("profile") for c in claims if c.get("profile")}
     new["profile"] = profiles.pop() if len(profiles) == 1 else ("mixed" if profiles else doc.get("profile"))
     new["summary"] = summarize(claims)

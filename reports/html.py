@@ -26,7 +26,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import inputs
-from .mathml import leaks, sympy_text_to_latex, to_mathml
+from .mathml import leaks, sympy_text_to_latex, to_inline_html, to_mathml
 from .plots import plot_key, render_svg
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -47,11 +47,12 @@ STATUS_LABELS = {
     "refuted": "refuted: the answer set is wrong here",
     "symbolic-only": "symbolic only",
     "definition": "definition",
+    "transcribed": "transcribed: the key's data come from an answer set",
     "failed": "failing",
     "inconclusive": "inconclusive",
     "not-run": "not run",
 }
-SUMMARY_COLUMNS = ("verified", "refuted", "symbolic-only", "definition", "failed", "inconclusive")
+SUMMARY_COLUMNS = ("verified", "refuted", "symbolic-only", "definition", "transcribed", "failed", "inconclusive")
 HUMAN_KINDS = ("text", "derivation", "code", "unavailable")
 
 
@@ -63,7 +64,7 @@ def latex_to_mathml(tex: str, display: bool = False) -> str:
 def display_status(claim: dict) -> str:
     """The status a reader sees: a false answer-set statement shown false is ``refuted``."""
     status = claim.get("status", "inconclusive")
-    if claim.get("expect") == "fails" and status in ("verified", "symbolic-only"):
+    if claim.get("expect") == "fails" and status in ("verified", "symbolic-only", "transcribed"):
         return "refuted"
     return status
 
@@ -109,13 +110,56 @@ def _sympy_math(text, display: bool = False) -> str:
     if tex is not None:
         out = to_mathml(tex, display)
         if "<math" in out and not leaks(out):
-            return out
+            return out if display else f'<span class="imath">{out}</span>'
     return f"<code>{html.escape(s)}</code>"
+
+
+def _answer_html(answer, wrong=None) -> str:
+    """An answer set's answer as the reader should see it: LaTeX as math, a derivation as a
+    numbered list of steps with its first wrong step marked (in words, not only colour), option
+    labels and mappings as text.  The text is parsed by latex2mathml only, never evaluated."""
+    def one(text) -> str:
+        text = str(text)
+        if re.search(r"[\\^_{}=<>]", text):
+            out = to_inline_html(text)
+            if "<math" in out and not leaks(out) and 'class="tex"' not in out:
+                return out
+        return f"<code>{html.escape(text)}</code>"
+
+    if answer is None or answer == "" or answer == []:
+        return '<span class="meta">no answer</span>'
+    if isinstance(answer, dict):
+        return "; ".join(f"{html.escape(str(k))}: {one(v)}" for k, v in answer.items())
+    if isinstance(answer, (list, tuple)):
+        items = []
+        for i, step in enumerate(answer):
+            mark = ' class="wrong"' if wrong is not None and i == wrong else ""
+            note = ' <span class="wrong-note">(first wrong step)</span>' if mark else ""
+            items.append(f"<li{mark}>{one(step)}{note}</li>")
+        return f'<ol class="steps">{"".join(items)}</ol>'
+    return one(answer)
+
+
+def _step_number(value):
+    """The 1-based step number of a 0-based ``first_wrong_step`` index (None when there is none)."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(value) + 1
+    except (TypeError, ValueError):
+        return value
 
 
 def _symbol_math(name: str) -> str:
     tex = sympy_text_to_latex(str(name))
-    return to_mathml(tex) if tex is not None else f"<code>{html.escape(str(name))}</code>"
+    return f'<span class="imath">{to_mathml(tex)}</span>' if tex is not None else f"<code>{html.escape(str(name))}</code>"
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _anchor(text: str) -> str:
@@ -222,12 +266,26 @@ def build_view(doc: dict, *, gradings: Optional[inputs.Gradings] = None, keys: O
     totals["time_s"] = sum(_claim_time(c) for c in claims)
     extra_statuses = sorted({c["display"] for c in claims} - set(SUMMARY_COLUMNS))
 
+    # a confirmation shared by several claims: its evidence is shown once, later cards link to it;
     # figures: each distinct plot once; a repeat links to the first
+    # ("first" in the order the cards appear on the page)
+    shown: dict = {}
     seen: dict = {}
     n = 0
-    for c in claims:
-        for r in c.get("numeric", []):
+    page_order = [c for a in assignments.values() for q in a["questions"] for c in q["cards"]] + orphans
+    for c in page_order:
+        c["numeric"] = [dict(r) for r in c.get("numeric", [])]
+        for k, r in enumerate(c["numeric"]):
+            r["anchor"] = f"{c['id']}-n{k}"
+            key = plot_key({kk: r.get(kk) for kk in ("check", "seed", "evidence", "tables", "plots", "detail")})
+            if r.get("evidence") or r.get("tables") or r.get("plots"):
+                if key in shown:
+                    r["same_as"] = shown[key]
+                else:
+                    shown[key] = {"anchor": r["anchor"], "claim": c["id"]}
             r["figures"] = []
+            if r.get("same_as"):
+                continue
             for p in r.get("plots", []) or []:
                 k = plot_key(p)
                 if k in seen:
@@ -238,6 +296,7 @@ def build_view(doc: dict, *, gradings: Optional[inputs.Gradings] = None, keys: O
                     r["figures"].append({"uid": f"fig-{n}", "plot": p})
 
     return {
+        "link_targets": {v["anchor"] for v in shown.values()},
         "doc": doc,
         "claims": claims,
         "assignments": list(assignments.values()),
@@ -277,13 +336,15 @@ def _environment_jinja() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["math"] = lambda tex: Markup(to_mathml(tex))
+    env.filters["math"] = lambda tex: Markup(to_inline_html(tex))
     env.filters["displaymath"] = lambda tex: Markup(to_mathml(tex, display=True))
     env.filters["sympymath"] = lambda text: Markup(_sympy_math(text))
     env.filters["symbolmath"] = lambda name: Markup(_symbol_math(name))
     env.filters["num"] = lambda v: Markup(_fmt(v))
     env.filters["svg"] = lambda fig: Markup(render_svg(fig["plot"], fig["uid"]))
     env.filters["check_badge"] = lambda verdict, expect: check_badge(verdict, expect)
+    env.filters["answer"] = lambda r: Markup(_answer_html(r.get("answer"), _int_or_none(r.get("first_wrong_step"))))
+    env.filters["step_number"] = _step_number
     env.filters["anchor"] = _anchor
     return env
 
@@ -292,4 +353,8 @@ def render_html(doc: dict, *, gradings: Optional[inputs.Gradings] = None, keys: 
     """The report as one HTML string.  ``gradings``/``keys`` default to what the grader provides
     (:mod:`.inputs`); pass them to render other data (tests do)."""
     view = build_view(doc, gradings=gradings, keys=keys)
-    return _environment_jinja().get_template("report.html.j2").render(**view).lstrip()
+    page = _environment_jinja().get_template("report.html.j2").render(**view).lstrip()
+    page = re.sub(r"\n[ \t]+", "\n", page)  # indentation only: the page has no preformatted text
+    # line breaks before block-level and SVG shape tags render as nothing
+    return re.sub(r"\n+(?=</?(?:div|tr|td|th|table|thead|tbody|section|article|p|ul|li|details|summary|h[1-6]|figure|"
+                  r"figcaption|dl|dt|dd|path|use|rect|image|defs|g|text|title|desc|style)\b)", "", page)

@@ -31,9 +31,44 @@ def _normalise(tex: str) -> str:
     return tex
 
 
+_KEEP_ESCAPED = {"<", ">", "&", '"'}
+
+
+def _compact(mathml: str) -> str:
+    """Smaller MathML, same rendering: no ``xmlns`` (implied in HTML), characters instead of
+    numeric references (except the ones HTML needs escaped)."""
+    mathml = mathml.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', "", 1)
+    mathml = mathml.replace('<math display="inline">', "<math>", 1)
+    # \mathrm{KL} comes out letter by letter; a multi-letter <mi> is upright anyway
+    mathml = re.sub(r'(?:<mi mathvariant="normal">[A-Za-z]</mi>){2,}',
+                    lambda m: "<mi>" + "".join(re.findall(r">([A-Za-z])<", m.group(0))) + "</mi>", mathml)
+    # an <mrow> around one token element groups nothing
+    mathml = re.sub(r"<mrow>(<(mi|mn|mo|mtext)>[^<]*</\2>)</mrow>", r"\1", mathml)
+    # the one <mrow> right inside <math> groups nothing
+    m = re.fullmatch(r"(<math[^>]*>)<mrow>(.*)</mrow>(</math>)", mathml, flags=re.S)
+    if m and _balanced_mrow(m.group(2)):
+        mathml = m.group(1) + m.group(2) + m.group(3)
+
+    def char(m: "re.Match[str]") -> str:
+        ch = chr(int(m.group(1), 16))
+        return m.group(0) if ch in _KEEP_ESCAPED or not ch.isprintable() else ch
+
+    return re.sub(r"&#x([0-9A-Fa-f]+);", char, mathml)
+
+
+def _balanced_mrow(inner: str) -> bool:
+    depth = 0
+    for tag in re.findall(r"</?mrow>", inner):
+        depth += 1 if tag == "<mrow>" else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _repair(mathml: str) -> str:
     # a command name latex2mathml kept verbatim, e.g. <mi>\sgn</mi>: an upright operator name
     mathml = re.sub(r"<(mi|mo)( [^>]*)?>\\([A-Za-z]+)</\1>", r"<mo>\3</mo>", mathml)
+    mathml = re.sub(r"<(mi|mo)( [^>]*)?>\\</\1>", "<mspace width=\"0.25em\"/>", mathml)  # a stray "\ "
 
     def text(m: "re.Match[str]") -> str:
         body = m.group(2)
@@ -57,7 +92,7 @@ def to_mathml(tex: str, display: bool = False) -> str:
         out = convert(_normalise(tex), display="block" if display else "inline")
     except Exception:  # latex2mathml does not know every construction: show the source as code
         return f'<code class="tex">{html.escape(tex)}</code>'
-    return _repair(out)
+    return _compact(_repair(out))
 
 
 def leaks(mathml: str) -> bool:
@@ -202,3 +237,75 @@ def sympy_text_to_latex(text: str):
         return None
     except RecursionError:  # pragma: no cover - absurdly nested text
         return None
+
+
+# --------------------------------------------------------------------------- inline: text wraps
+def _split_text_groups(tex: str) -> list:
+    """``[(kind, piece)]`` with kind ``text`` for each top-level ``\\text{...}`` group and
+    ``math`` for what lies between them."""
+    out, i, start, depth = [], 0, 0, 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\" and depth == 0 and tex.startswith("\\text{", i):
+            j, d = i + len("\\text{"), 1
+            while j < len(tex) and d:
+                if tex[j] == "\\":
+                    j += 2
+                    continue
+                d += {"{": 1, "}": -1}.get(tex[j], 0)
+                j += 1
+            if d:  # unbalanced: give up splitting
+                return [("math", tex)]
+            if tex[start:i].strip():
+                out.append(("math", tex[start:i]))
+            out.append(("text", tex[i + len("\\text{"):j - 1]))
+            i = start = j
+            continue
+        if ch == "\\":
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        i += 1
+    if tex[start:].strip():
+        out.append(("math", tex[start:]))
+    return out
+
+
+def _plain(text: str) -> str:
+    for k, v in _TEXT_ESCAPES.items():
+        text = text.replace(k, html.unescape(v))
+    text = re.sub(r"\\[,;:! ]", " ", text)
+    return html.escape(re.sub(r"\\([A-Za-z]+)", r"\1", text), quote=False)
+
+
+def _boxed(tex: str) -> str:
+    """Inline MathML; a long formula sits in a box that scrolls sideways on a narrow screen."""
+    m = to_mathml(tex)
+    return f'<span class="imath">{m}</span>' if len(tex) > 24 else m
+
+
+@functools.lru_cache(maxsize=8192)
+def to_inline_html(tex: str) -> str:
+    """Inline math that may share a line with prose: top-level ``\\text{}`` groups become ordinary
+    HTML text (so long sentences wrap on a narrow screen), the math between them MathML.  Each
+    math piece sits in a box that scrolls sideways rather than widening the page."""
+    if not tex:
+        return ""
+    parts = _split_text_groups(tex)
+    maths = [p for k, p in parts if k == "math"]
+    splittable = any(k == "text" for k, _ in parts) and all(p.count(r"\left") == p.count(r"\right") and p.count("{") == p.count("}")
+                                        for p in maths)
+    if not splittable:
+        return _boxed(tex)
+    out = []
+    for kind, piece in parts:
+        if kind == "text":
+            out.append(_plain(piece))
+        else:
+            piece = re.sub(r"^(?:\\[ ,;:!]|\\q?quad\b|\s)+|(?:\\[ ,;:!]|\\q?quad\b|\s)+$", "", piece)
+            if not piece:
+                continue
+            if "<math" not in to_mathml(piece):
+                return _boxed(tex)
+            out.append(_boxed(piece))
+    return " ".join(o.strip() for o in out if o.strip())

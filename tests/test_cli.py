@@ -164,3 +164,12 @@ def test_console_script_runs():
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert [c["id"] for c in doc["claims"]] == ["gan_dynamics.update_matrix"]
+
+
+def test_report_run_verifies_then_renders_and_records_the_run(tmp_path):
+    assert main(["report", "--run", "--quiet", "--only", "gan_dynamics.eigenvalues", "-o", "r.html"]) == 0
+    html = (tmp_path / "cwd" / "r.html").read_text()
+    assert 'id="gan_dynamics.eigenvalues"' in html and "sympy" in html
+    doc = store.load()
+    assert doc["wall_s"] > 0 and doc["environment"]["versions"]["sympy"]
+    assert main(["report", "--run", "--results", "x.json", "-o", "r.html"]) == 2  # contradictory options

@@ -153,6 +153,8 @@ def test_label_sets(qid):
                  r"\{" + ", ".join(map(str, key)) + r"\}", key + key[:1]):
         assert grading.check(qid, form).verdict == "correct", form
     others = [x for x in (11, 12, 13, 14, 15, 21, 22, 23, 24, 25, 31, 32, 33, 34, 35) if x not in key]
-    for form in (key[:-1], key + others[:1], [33], []):
+    for form in (key[:-1], key + others[:1], [33]):
         r = grading.check(qid, form)
-        assert r.verdict in ("incorrect", "unparseable", "unanswered") and r.score == 0, form
+        assert r.verdict in ("incorrect", "unparseable") and r.score == 0, form
+    r = grading.check(qid, [])  # an empty list is no answer at all
+    assert r.verdict == "unanswered" and r.score == 0

@@ -375,3 +375,16 @@ def test_a_data_claim_naming_an_unknown_question_is_reported_not_registered(more
          "    lhs: 'a'\n    rhs: 'a'\n")
     load_all(REGISTRY)
     assert "hw9.lost" not in REGISTRY and "hw9/nothing" in records.PROBLEMS["hw9.lost"]
+
+
+def test_declared_wrong_variants_must_be_refuted_by_the_same_checks(extra):
+    from derivcheck.derivations.records import with_rejects_numeric, with_rejects_symbolic
+
+    data = {"context": "logit", "lhs": {"derivative": "\\frac{1}{1+e^{-z}}", "wrt": "z"}, "rhs": "s(1-s)",
+            "rejects": ["s(1+s)", "s^2"]}
+    assert with_rejects_symbolic("extra.x", data).verdict.value == "holds"
+    assert with_rejects_numeric("extra.x", data, seed=3).verdict.value == "holds"
+    data["rejects"] = ["s^2", "s - s^2"]  # the second one is the same function: the check cannot reject it
+    assert with_rejects_symbolic("extra.x", data).verdict.value == "inconclusive"
+    r = with_rejects_numeric("extra.x", data, seed=3)
+    assert r.verdict.value == "inconclusive" and "s - s^2" in r.detail

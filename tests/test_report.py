@@ -261,13 +261,14 @@ def test_per_question_view_lists_key_and_claims(registry):
                        keys={"ift6135-h22/4.3": {"claims": ["gan_dynamics.eigenvalues"], "status": "ok", "message": ""}})
     q = page.split('id="q-ift6135-h22/4.3"')[1].split("<section")[0]
     assert "Key:" in q and 'href="#gan_dynamics.eigenvalues"' in q and "<math" in q
-    assert "Claims behind it" in q and 'href="#gan_dynamics.eigenvalue_modulus"' in q
+    assert "Claims behind it" in q and 'id="gan_dynamics.eigenvalue_modulus"' in q
 
 
 def test_answer_sets_are_shown_per_question():
     sets = [{"name": "answer set 003", "source": "seeds/003.txt", "assignment": "ift6135-h22", "results": [
         {"question": "ift6135-h22/4.3", "verdict": "incorrect", "score": 0, "max_score": 2,
-         "first_wrong_step": 3, "message": "step 3 drops the stretch factor"},
+         "first_wrong_step": 2, "message": "drops the stretch factor",
+         "answer": [r"v_{k+1} = A v_k", r"\|A v\| = \|v\|", r"\|v_k\| = \|v_0\|"]},
         {"question": "ift6135-h22/4.1", "verdict": "correct", "score": 2, "max_score": 2,
          "first_wrong_step": None, "message": ""}]}]
     from derivcheck import REGISTRY
@@ -279,7 +280,14 @@ def test_answer_sets_are_shown_per_question():
     assert "answer set 003" in overview and "2 / 4" in overview and 'href="#q-ift6135-h22/4.3"' in overview
     q = page.split('id="q-ift6135-h22/4.3"')[1].split("<section")[0]
     assert "How each answer set answered it" in q and "step 3" in q and "drops the stretch factor" in q
+    q41 = page.split('id="q-ift6135-h22/4.1"')[1].split("<section")[0]
+    assert "b-correct" in q41 and "answer set 003 (2/2)" in q41
     assert "b-incorrect" in q
+    # the derivation is shown as math, its first wrong step (0-based index 2: the third) marked in words
+    steps = re.search(r'<ol class="steps">(.*?)</ol>', q, re.S).group(1)
+    items = re.findall(r"<li(?: class=\"wrong\")?>.*?</li>", steps, re.S)
+    assert len(items) == 3 and "first wrong step" in items[2] and "wrong" not in items[0]
+    assert "<math" in steps and "\\|" not in "".join(_visible_math_text(steps))
 
 
 def test_answer_sets_missing_module_is_said_not_an_error(monkeypatch):
@@ -318,13 +326,30 @@ def test_each_plot_is_embedded_once_with_unique_ids(registry):
     recs = []
     for cid in ("gan_dynamics.behaviour", "gan_dynamics.answer_set_rotation"):
         rec = _record(registry.get(cid), status="verified")
-        rec["numeric"] = [{"check": "n.shared", "verdict": rec["expect"], "seed": 1, "elapsed_s": 0.1,
+        rec["numeric"] = [{"check": "n.for_" + cid, "verdict": rec["expect"], "seed": 1, "elapsed_s": 0.1,
                            "skipped": None, "detail": "", "evidence": [], "tables": [],
                            "plots": [copy.deepcopy(plot), _line_plot("Other", 20, 1)]}]
         recs.append(rec)
     page = render_html(_doc(recs), gradings=NO_GRADINGS)
     assert page.count("<svg") == 2, "two distinct figures, each embedded once"
     assert page.count("the same figure as under") == 2
+
+
+def test_a_confirmation_shared_by_two_claims_shows_its_evidence_once(registry):
+    ev = [{"quantity": "q", "estimate": 1.0, "reference": 1.0, "relation": "==", "error": 0.1,
+           "error_kind": "standard error", "tolerance": 0.6, "rule": "z = 6.11", "n": 100, "seed": 1,
+           "verdict": "holds", "z": 0.0, "detail": ""}]
+    recs = []
+    for cid in ("gan_dynamics.eigenvalues", "gan_dynamics.eigenvalue_modulus"):
+        rec = _record(registry.get(cid), status="verified")
+        rec["numeric"] = [{"check": "n.shared", "verdict": "holds", "seed": 1, "elapsed_s": 0.1, "skipped": None,
+                           "detail": "", "evidence": ev, "tables": [], "plots": [_line_plot()]}]
+        recs.append(rec)
+    page = render_html(_doc(recs), gradings=NO_GRADINGS)
+    assert page.count('<table class="grid evidence">') == 1 and page.count("<svg") == 1
+    assert "The same confirmation" in page and 'href="#gan_dynamics.eigenvalues-n0"' in page
+    # the link points up the page, to the card shown first
+    assert page.index('id="gan_dynamics.eigenvalues-n0"') < page.index("The same confirmation")
 
 
 # --------------------------------------------------------------------------- accessibility
@@ -346,7 +371,7 @@ def test_every_table_header_has_a_name(gan_html):
     page, _ = gan_html
     empty = re.findall(r"<th[^>]*>\s*</th>", page)
     assert not empty
-    assert '<th scope="col">relation</th>' in page
+    assert "<th>relation</th>" in page
 
 
 def test_plots_have_role_title_and_text_alternative(gan_html):
@@ -362,7 +387,7 @@ def test_plots_have_role_title_and_text_alternative(gan_html):
             assert m and m.group(2).strip(), f"{i} names no text"
     plot = _line_plot()
     alt = describe(plot)
-    assert "Distance" in alt and "alpha = 0" in alt and "step k" in alt and "60 points" in alt
+    assert "Line plot" in alt and "alpha = 0" in alt and "step k" in alt and "60 points" in alt
 
 
 def _hex_rgb(h):
@@ -404,13 +429,12 @@ def test_receptive_field_grids_have_pixel_labels_and_readable_text():
             "series": [{"label": f"case {i}", "image": num.grid_image(sym.FIELD_KEY[("A", "A")]),
                         "cell_labels": num.grid_labels()} for i in range(4)]}
     svg = render_svg(plot, "fig-3")
-    texts = re.findall(r'<text[^>]*font-size="(\d+)"[^>]*>([^<]*)</text>', svg)
-    labels = {t for _, t in texts}
+    labels = set(re.findall(r"<text[^>]*>([^<]*)</text>", svg))
     assert {"11", "33", "55"} <= labels, "each cell is labelled with its pixel number"
-    assert min(int(size) for size, _ in texts) >= 10, "no tiny text"
+    assert min(int(size) for size in re.findall(r'font-size="(\d+)"', svg)) >= 10, "no tiny text"
     # titles do not overlap: one title, above every panel
     title_y = [float(y) for y in re.findall(r'<text x="[^"]+" y="([^"]+)"[^>]*font-weight="600"', svg)]
-    first_cell_y = min(float(y) for y in re.findall(r'<rect x="[^"]+" y="([^"]+)"', svg))
+    first_cell_y = min(float(y) for y in re.findall(r'<g transform="translate\([^ ]+ ([^)]+)\)"', svg))
     assert title_y and max(title_y) < first_cell_y
 
 
@@ -418,4 +442,5 @@ def test_picture_grids_embed_small_pngs_not_vector_pixels():
     img = [[(i * j % 7) / 7 for j in range(28)] for i in range(28)]
     plot = {"title": "digits", "kind": "images", "ncols": 5, "series": [{"label": "d", "image": img}] * 5}
     svg = render_svg(plot, "fig-4")
-    assert svg.count("data:image/png;base64,") == 5 and len(svg) < 20_000
+    assert svg.count("data:image/png;base64,") == 1, "one mosaic for the grid"
+    assert len(svg) < 12_000 and svg.count(">d</text>") == 5

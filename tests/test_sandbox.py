@@ -29,7 +29,7 @@ NCE_NO_TAU = ("import torch\nimport torch.nn.functional as F\n\n"
               "    return F.cross_entropy(z @ z_pos.T, torch.arange(z.shape[0]))\n")
 LOOP = "def ae_loss(x, x_hat):\n    while True:\n        pass\n"
 SLEEP = "import time\n\ndef contrastive_loss(z, z_pos, tau):\n    time.sleep(60)\n"
-ALLOC = "def ae_loss(x, x_hat):\n    keep = []\n    while True:\n        keep.append(bytearray(50_000_000))\n"
+ALLOC = "def ae_loss(x, x_hat):\n    keep = []\n    while True:\n        keep.append(bytes(100_000_000))\n"
 TORCH_ALLOC = "import torch\n\ndef ae_loss(x, x_hat):\n    return torch.ones(10**11).sum()\n"
 READ_KEY = ("def ae_loss(x, x_hat):\n"
             "    try:\n"
