@@ -118,6 +118,10 @@ def positive_pair_groups(k: int, views: int = 3) -> int:
     assumptions=[r"\text{positive pairs: two augmentations of the same image}",
                  r"\text{distinct images have distinct augmentation distributions}"],
     answer=K,
+    kind="definition",
+    rejects=lambda: [
+        2 * K,
+    ],
 )
 def groups_are_images(answer):
     """For K = 1..6 the positive-pair relation over the augmented views has exactly answer(K) classes."""
@@ -138,6 +142,10 @@ def contrastive_logits(n: int) -> list:
     statement=r"C = \sum_{j=1}^{N} 1 = N",
     assumptions=[r"\text{one candidate } y_j \sim p_j \text{ per group}"],
     answer=N,
+    kind="definition",
+    rejects=lambda: [
+        N - 1,
+    ],
 )
 def number_of_classes(answer):
     """One logit per group: the count sum_{j=1}^N 1 equals the answer."""
@@ -157,6 +165,9 @@ def _cross_entropy(logits: list, target: int) -> sp.Expr:
               r" = \mathrm{CE}\big((f(x_i)^\top f(y_j))_{j=1}^N,\ \text{target}\big)\ \text{with target} = i",
     assumptions=[r"1 \le i \le N"],
     answer=i,
+    rejects=lambda: [
+        N + 1 - i,
+    ],
 )
 def target_class(answer):
     """For N = 2..4 and every anchor index, the cross-entropy at the answered target equals Eq. (1)."""
@@ -181,6 +192,9 @@ def target_class(answer):
     statement=r"f(x)^\top f(y) \in [-1, 1]\quad (\|f\| = 1),\ \text{ends at } f(y) = \mp f(x)",
     assumptions=[r"f(x), f(y) \in \mathbb{S}^{d-1}", r"d \ge 2"],
     answer=(sp.Integer(-1), sp.Integer(1)),
+    rejects=lambda: [
+        (sp.Integer(0), sp.Integer(1)),
+    ],
 )
 def logit_range(answer):
     """Lagrange's identity gives |u^T v| <= ||u|| ||v|| = 1; on a great circle u^T v = cos(theta),
@@ -216,6 +230,9 @@ claim(
     statement=r"\|u - v\|_2 = \sqrt{\|u\|^2 + \|v\|^2 - 2u^\top v}",
     assumptions=[r"u, v \in \mathbb{R}^d"],
     answer=sp.sqrt(NORM_U**2 + NORM_V**2 - 2 * DOT),
+    rejects=lambda: [
+        NORM_U + NORM_V,
+    ],
 )(_general_distance_check)
 
 claim(
@@ -248,6 +265,9 @@ def sphere_residual(expr_in_dist) -> sp.Expr:
     statement=r"\cos(u, v) = u^\top v = 1 - \tfrac12\|u - v\|_2^2\qquad (u, v \in \mathbb{S}^{d-1})",
     assumptions=[r"\|u\| = \|v\| = 1"],
     answer=1 - DIST**2 / 2,
+    rejects=lambda: [
+        1 - DIST**2,
+    ],
 )
 def cosine_on_sphere(answer):
     """With u, v parametrised on S^2 (stereographic, exact), answer(||u - v||) - u^T v simplifies to 0;
@@ -377,6 +397,9 @@ def derived_accuracy_option() -> tuple[str, str]:
     assumptions=[r"\text{Assumption (2): finite supports } S_i", r"f: \mathcal{X} \to \mathbb{S}^{d-1}",
                  r"\text{correct} \iff \text{the target logit is the unique maximum}"],
     answer="ii",
+    rejects=lambda: [
+        "i", "iii",
+    ],
 )
 def perfect_accuracy_condition(answer):
     """Proof for (ii) plus exact counterexamples (found by search, checked in rational arithmetic)
@@ -407,6 +430,9 @@ def _slack_direction(variable: str) -> tuple[str, str]:
     statement=r"\partial_{\mathrm{diameter}_i}(\mathrm{margin}_{i\to j} - \mathrm{diameter}_i) = -1 < 0",
     assumptions=[r"\text{disjoint supports}"],
     answer="smaller",
+    rejects=lambda: [
+        "larger",
+    ],
 )
 def smaller_diameter(answer):
     """The sign of the derivative of the slack of (ii) with respect to the diameter picks the option."""
@@ -421,6 +447,9 @@ def smaller_diameter(answer):
     statement=r"\partial_{\mathrm{margin}_{i\to j}}(\mathrm{margin}_{i\to j} - \mathrm{diameter}_i) = 1 > 0",
     assumptions=[r"\text{disjoint supports}"],
     answer="larger",
+    rejects=lambda: [
+        "smaller",
+    ],
 )
 def larger_margin(answer):
     """The sign of the derivative of the slack of (ii) with respect to the margin picks the option."""
@@ -436,6 +465,9 @@ def larger_margin(answer):
                r" \mathrm{diameter}_i"),
     assumptions=[r"S_i \cap S_j \neq \emptyset,\ i \ne j"],
     answer="no",
+    rejects=lambda: [
+        "yes",
+    ],
 )
 def overlap_breaks_condition(answer):
     """The margin is a minimum over pairs that includes (s, s), so it is Min(0, ...) = 0; the
@@ -493,6 +525,9 @@ def sphere_loss_floor_claim():
               r" \log(1 + (N-1)e^{-2}) > 0",
     assumptions=[r"f \in \mathbb{S}^{d-1}", r"N \ge 2"],
     answer="no",
+    rejects=lambda: [
+        "yes",
+    ],
 )
 def zero_loss_on_sphere(answer):
     """Zero loss is reachable iff the floor is 0; the floor is positive, so the answer is 'no'."""
@@ -517,6 +552,9 @@ def scaled_loss(scale: sp.Expr, gaps: Iterable[sp.Expr]) -> sp.Expr:
                r"\ \text{strictly decreasing in } s > 0,\ \lim_{s\to\infty}\mathcal{L}(s f) = 0"),
     assumptions=[r"f \text{ perfectly accurate: } \delta_{ij} > 0", r"f \in \mathbb{R}^d \text{ unconstrained}"],
     answer="yes",
+    rejects=lambda: [
+        "no",
+    ],
 )
 def unnormalized_scaling(answer):
     """d/ds of the scaled loss is negative and 0 <= loss(s) <= log(1 + (N - 1) e^{-s^2 delta_min}) -> 0."""
@@ -576,6 +614,7 @@ def dual_logits(f1: sp.Matrix, f2_columns: sp.Matrix) -> sp.Matrix:
                r"\ (d = d_{\mathrm{feat}} + 1) \Rightarrow f_1(x)^\top [f_2(1) \cdots f_2(C)] = g(x)^\top,"
                r"\ \mathcal{L}_{\mathrm{dual}} = \mathcal{L}_{\mathrm{xce}}"),
     assumptions=[r"C \text{ evenly represented classes}", r"g(x) = W^\top [g_{\mathrm{feat}}(x) :: 1]"],
+    kind="definition",
 )
 def xent_as_dual_encoder():
     """Both constructions reproduce the classifier's logits entry by entry (hence the same argmax and
@@ -714,6 +753,7 @@ for _q, (_title, _stmt) in _AE_TEXT.items():
                      r"\text{'yes' = for every admissible } (p_x, f^*, g^*),"
                      r" \text{'no' = for none, 'maybe' = depends}"],
         answer=AE_KEY[_q],
+        rejects=[o for o in ("yes", "no", "maybe") if o != AE_KEY[_q]],
     )(_ae_check(_q))
 
 
@@ -721,7 +761,13 @@ for _q, (_title, _stmt) in _AE_TEXT.items():
 # 8b: invariances from augmentations (the (*) analysis)
 # ==========================================================================
 FACTORS = ("shape", "location", "color")
+#: which factors augmentations A, B and C resample.  The sheet's text does not define them (it shows
+#: them in figures that are not part of the text); this table is transcribed from the answer set's
+#: figures, so it is no evidence for that answer set: the claims below carry AUGMENTATION_PROVENANCE
+#: and their status is "transcribed", never "verified".
 AUGMENTATIONS = {"A": ("color",), "B": ("location",), "C": ("shape", "location")}
+AUGMENTATION_PROVENANCE = ("transcribed from the answer set's figures (the sheet's text does not define "
+                           "augmentations A, B and C): the key is only as good as that transcription")
 AUG_QUESTION = {"A": "8b.i", "B": "8b.ii", "C": "8b.iii"}
 _FACTOR_VALUES = 3
 
@@ -797,6 +843,9 @@ for _aug, _resampled in AUGMENTATIONS.items():
         assumptions=[r"\text{positive pairs: two augmentations of one image}",
                      r"f^* \text{ extremises diameters (0) and margins (Question 4e)}"],
         answer=INVARIANCE_KEY[_aug],
+        provenance=AUGMENTATION_PROVENANCE,
+        rejects=[{**INVARIANCE_KEY[_aug], f: ("sensitive" if v == "invariant" else "invariant")}
+                 for f, v in INVARIANCE_KEY[_aug].items()],
     )(_invariance_check(_aug))
 
 

@@ -477,6 +477,13 @@ _KL_CHOICE_ASSUMPTIONS = [
     ),
     assumptions=_KL_CHOICE_ASSUMPTIONS,
     answer={"scenario1": "reverse", "scenario2": "forward"},
+    rejects=lambda: [
+        {"scenario1": "forward", "scenario2": "reverse"},  # the swap in 002_ad9a826c24b56ffd.txt
+        {"scenario1": "reverse", "scenario2": "reverse"},
+        {"scenario1": "forward", "scenario2": "forward"},
+        {"scenario1": "reverse"},  # incomplete
+        {"scenario1": "reverse", "scenario2": "both"},  # not an option
+    ],
 )
 def kl_objectives(answer):
     """The oracles each objective needs, read off its derived Monte Carlo form, select the key."""

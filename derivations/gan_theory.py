@@ -30,6 +30,7 @@ same stationary points as plain gradient descent).
 """
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import sympy as sp
@@ -175,6 +176,11 @@ _DENSITIES = r"f_0, f_1 > 0 \text{ densities of } p_0, p_1 \text{ on a common su
                  r"V[D] = \int f_1 \log D + f_0 \log(1-D)\,dx \text{ is maximized pointwise over measurable }"
                  r" D: \mathcal{X}\to(0,1)"],
     answer=f1 / (f0 + f1),
+    rejects=lambda: [
+        f0 / (f0 + f1),  # the two densities swapped
+        f1 / f0,  # the likelihood ratio instead of the posterior
+        sp.Rational(1, 2),  # the equilibrium value taken for the optimum in general
+    ],
 )
 def optimal_discriminator_claim(answer):
     """First derivative zero and second derivative negative at the answer; the answer lies in (0, 1);
@@ -218,6 +224,11 @@ JSD_ANSWER = V_FUNCTIONAL / 2 + sp.log(2)
                  r"\text{answer notation: } E_{p0}(h), E_{p1}(h) \text{ for } \mathbb{E}_{x\sim p_0}[h],"
                  r" \mathbb{E}_{x\sim p_1}[h];\ D \text{ for } D^*(x)"],
     answer=JSD_ANSWER,
+    rejects=lambda: [
+        V_FUNCTIONAL / 2 - sp.log(2),  # sign of the constant
+        (E_p1(sp.log(1 - D)) + E_p0(sp.log(D))) / 2 + sp.log(2),  # D and 1 - D swapped
+        V_FUNCTIONAL + sp.log(4),  # the factor 1/2 forgotten
+    ],
 )
 def jsd_from_discriminator(answer):
     """The answer, with D replaced by the derived D*, equals the JSD from its definition."""
@@ -232,6 +243,10 @@ def jsd_from_discriminator(answer):
     statement=r"f_1(x) = f_0(x)\,\frac{D^*(x)}{1 - D^*(x)},\quad\text{i.e. } \frac{D^*}{1-D^*} = \frac{f_1}{f_0}",
     assumptions=[_CONVENTION, _DENSITIES + r"\ (\text{same support, so } D^* < 1)"],
     answer=f0 * D / (1 - D),
+    rejects=lambda: [
+        f0 * (1 - D) / D,  # inverted odds
+        f0 * D,  # the 1 - D dropped
+    ],
 )
 def density_ratio(answer):
     """The answer with D = D* (derived) equals f_1."""
@@ -279,6 +294,9 @@ def _non_saturating_label() -> tuple[str, str]:
     assumptions=[r"\text{the discriminator ends in a sigmoid of a logit } a",
                  r"\text{early in training } D \text{ rejects generated samples: } a \to -\infty"],
     answer="non-saturating",
+    rejects=lambda: [
+        "saturating",
+    ],
 )
 def saturating_gradient(answer):
     """The cost whose logit gradient has a non-zero limit when D(G(z)) -> 0 is the one to train with."""
@@ -320,6 +338,9 @@ def _cost_option_label() -> tuple[str, str]:
     assumptions=[r"G: \mathcal{Z}\to\mathcal{X},\ D:\mathcal{X}\to(0,1)",
                  r"\text{the generator minimizes } J^{(G)}; D(G(z)) = \sigma(a)"],
     answer="b",
+    rejects=lambda: [
+        "a", "d",
+    ],
 )
 def non_saturating_cost(answer):
     """Among the well-typed options that reward fooling D, the one whose gradient does not vanish."""
@@ -333,46 +354,66 @@ def non_saturating_cost(answer):
 f_data, f_g = sp.symbols("f_data f_g", positive=True)
 
 
+def statements_4_1() -> dict:
+    """The four propositions about a GAN trained on apples, each with a check of its own statement.
+
+    GAN convention: real data (apples) has label 1, so p_1 = p_data and p_0 = p_g."""
+
+    def a():  # "the generator aims to learn the law of the apple images": its criterion is minimal at p_g = p_data
+        h = f_data * sp.log(2 * f_data / (f_data + f_g)) + f_g * sp.log(2 * f_g / (f_data + f_g))
+        at_equal = sp.simplify(h.subs(f_g, f_data))
+        slope = sp.simplify(sp.diff(h, f_g).subs(f_g, f_data))
+        curv = prove.true(sp.simplify(sp.diff(h, f_g, 2)) > 0, what="d^2 h / d f_g^2 > 0").verdict is Verdict.HOLDS
+        return prove.holds_if(at_equal == 0 and slope == 0 and curv,
+                              "the JSD integrand vanishes, is stationary and convex at p_g = p_data: the generator's "
+                              "optimum is p_g = p_data", detail=f"h = {sp.sstr(at_equal)}, slope {sp.sstr(slope)}")
+
+    def b():  # "the discriminator classifies apple vs non-apple": D* must depend on x at the equilibrium
+        dstar = optimal_discriminator().subs({f1: f_data, f0: f_g})
+        at_eq = sp.simplify(dstar.subs(f_g, f_data))
+        return prove.nonzero(sp.diff(at_eq, f_data) ** 2 + sp.diff(at_eq, f_g) ** 2,
+                             what=f"dependence of D* = {sp.sstr(at_eq)} at p_g = p_data on the densities "
+                                  "(no non-apple density enters V)")
+
+    def c():  # "the discriminator's loss reaches a constant": -V(D*) at the equilibrium is free of the data
+        loss = -integrand(V_FUNCTIONAL).subs(D, optimal_discriminator())
+        loss_eq = sp.simplify(sp.expand_log(loss.subs({f1: f_data, f0: f_data}), force=True))
+        per_density = sp.simplify(loss_eq / f_data)
+        return prove.holds_if(not per_density.free_symbols,
+                              f"the loss at equilibrium is ∫ {sp.sstr(loss_eq)} dx = {sp.sstr(per_density)}, a "
+                              "constant", residual="" if not per_density.free_symbols else sp.sstr(per_density))
+
+    def d():  # "the generator produces unseen images": a continuous generator hits a training image w.p. 0
+        return prove.holds_if(_hit_probability() == 0,
+                              "P(|G(z) - x_i| <= eps) -> 0 as eps -> 0 for G(z) = a z + b, a > 0: a finite "
+                              "training set is hit with probability 0", residual=f"limit {_hit_probability()}")
+
+    return {
+        "a": ("the generator aims to learn the distribution of apple images", a),
+        "b": ("the discriminator can classify images as apple vs non-apple", b),
+        "c": ("after training, the discriminator's loss settles at a constant", c),
+        "d": ("the generator can produce apple images it has not seen", d),
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def _hit_probability():
+    a_ = sp.Symbol("a", positive=True)
+    b_, xi = sp.symbols("b x_i", real=True)
+    eps = sp.Symbol("epsilon", positive=True)
+    window = (sp.erf((xi + eps - b_) / (sp.sqrt(2) * a_)) - sp.erf((xi - eps - b_) / (sp.sqrt(2) * a_))) / 2
+    return sp.limit(window, eps, 0, "+")
+
+
+@functools.lru_cache(maxsize=None)
+def _truths_4_1():
+    return prove.option_truths(statements_4_1())
+
+
 def proposition_truths() -> tuple[dict, dict]:
-    """Truth value of each proposition of 4.1, derived, with the reason.
-
-    GAN convention: real data (apples) has label 1, so p_1 = p_data and p_0 = p_g.
-    """
-    truths, why = {}, {}
-    # (a) the generator's criterion max_D V = 2 JSD(p_data, p_g) - log 4 is minimal iff p_g = p_data:
-    # the JSD integrand h(f, g) vanishes at g = f, is stationary there and convex in g.
-    h = f_data * sp.log(2 * f_data / (f_data + f_g)) + f_g * sp.log(2 * f_g / (f_data + f_g))
-    at_equal = sp.simplify(h.subs(f_g, f_data))
-    slope = sp.simplify(sp.diff(h, f_g).subs(f_g, f_data))
-    curv = prove.true(sp.simplify(sp.diff(h, f_g, 2)) > 0, what="d^2 h / d f_g^2 > 0").verdict is Verdict.HOLDS
-    truths["a"] = at_equal == 0 and slope == 0 and curv
-    why["a"] = (f"JSD integrand at p_g = p_data: {sp.sstr(at_equal)}, slope {sp.sstr(slope)}, convex in f_g: {curv};"
-                " so the generator's optimum is p_g = p_data")
-    # (b) D* at the equilibrium p_g = p_data, and whether it still depends on the densities
-    dstar = optimal_discriminator().subs({f1: f_data, f0: f_g})
-    at_eq = sp.simplify(dstar.subs(f_g, f_data))
-    truths["b"] = bool(at_eq.free_symbols & {f_data, f_g})
-    why["b"] = (f"D* = {sp.sstr(dstar)} is trained on real vs generated only (no non-apple density enters V); "
-                f"at p_g = p_data it is {sp.sstr(at_eq)} for every x: it separates nothing")
-    # (c) the discriminator's loss -V(D*) at the equilibrium: a constant independent of the data
-    loss = -integrand(V_FUNCTIONAL).subs(D, optimal_discriminator())
-    loss_eq = sp.simplify(sp.expand_log(loss.subs({f1: f_data, f0: f_data}), force=True))
-    per_density = sp.simplify(loss_eq / f_data)  # ∫ loss = per_density * ∫ f_data = per_density
-    truths["c"] = not per_density.free_symbols
-    why["c"] = f"discriminator loss at equilibrium: ∫ {sp.sstr(loss_eq)} dx = {sp.sstr(per_density)} (constant)"
-    # (d) p_g has no atoms: the chance that G(z) hits any one training image is ∫_{x_i}^{x_i} p_g = 0
-    xi, xx = sp.symbols("x_i x", real=True)
-    hit = sp.Integral(sp.Function("p_g")(xx), (xx, xi, xi)).doit()
-    truths["d"] = hit == 0
-    why["d"] = f"P(G(z) = x_i) = ∫_(x_i)^(x_i) p_g = {sp.sstr(hit)}: a finite training set is hit with probability 0"
-    return truths, why
-
-
-def _false_proposition() -> tuple[str, str]:
-    truths, why = proposition_truths()
-    false = [k for k, v in truths.items() if not v]
-    reason = "; ".join(f"({k}) {'true' if truths[k] else 'FALSE'}: {why[k]}" for k in sorted(truths))
-    return (false[0] if len(false) == 1 else "none"), reason
+    """Truth value of each proposition of 4.1 (from its own check) and the check's method."""
+    truths, results, _ = _truths_4_1()
+    return truths, {k: r.method for k, r in results.items()}
 
 
 _GAN_41_ASSUMPTIONS = [
@@ -383,8 +424,8 @@ _GAN_41_ASSUMPTIONS = [
 
 
 def _mc_41(answer):
-    label, reason = _false_proposition()
-    return prove.choice(answer, label, reason=reason, options=["a", "b", "c", "d"])
+    """The key is the one proposition whose own check refutes it."""
+    return prove.option_answer(answer, _truths_4_1(), select="false", options=["a", "b", "c", "d"])
 
 
 claim(
@@ -395,6 +436,9 @@ claim(
                r"\text{no non-apple data enters } V \text{, so (b) is false while (a), (c), (d) hold}"),
     assumptions=_GAN_41_ASSUMPTIONS,
     answer="b",
+    rejects=lambda: [
+        "a", "c", "d",
+    ],
 )(_mc_41)
 
 claim(
@@ -444,29 +488,89 @@ def rmsprop_fixed_points() -> list:
     return sp.solve(sp.Eq(-lr * g / (sp.sqrt(v) + eps), 0), g)
 
 
-def regularizing_options() -> tuple[list, str]:
-    """Which options change the objective so that fitting the training set is penalized."""
+def _expected_penalty(train_pred, eval_pred, masks) -> sp.Expr:
+    """E_masks[(y - train_pred(m))^2] - (y - eval_pred)^2: what a method adds to the squared error of the
+    predictor it deploys (``masks``: (probability, mask) pairs; one pair with probability 1 if none)."""
+    expected = sp.Add(*[prob * (y_reg - train_pred(m)) ** 2 for prob, m in masks])
+    return sp.factor(sp.simplify(expected - (y_reg - eval_pred) ** 2))
+
+
+y_reg = sp.Symbol("y", real=True)
+w_reg = sp.symbols("w_1:3", real=True)
+x_reg = sp.symbols("x_1:3", real=True)
+
+
+def _linear(m=(1, 1), p=1):
+    return sum(wi * mi * xi / p for wi, mi, xi in zip(w_reg, m, x_reg))
+
+
+def method_penalties() -> dict:
+    """Each option as a training method of the network (train-time predictor, deployed predictor, noise),
+    and the term it adds to the training objective, derived with :func:`_expected_penalty`."""
+    import itertools
+
+    p = sp.Symbol("p", positive=True)
+    dropout_masks = [(sp.Mul(*[p if mi else 1 - p for mi in m]), m) for m in itertools.product((0, 1), repeat=2)]
+    sig = sp.Function("sigma")
+    return {
+        # a GAN is another pair of networks; the classifier keeps its own objective on its own data
+        "a": _expected_penalty(lambda m: _linear(), _linear(), [(1, None)]),
+        # inverted dropout on the inputs: random masks at training time, the full predictor deployed
+        "b": _expected_penalty(lambda m: _linear(m, p), _linear(), dropout_masks),
+        # a sigmoid activation: the same (deterministic) predictor at training and deployment
+        "c": _expected_penalty(lambda m: sig(_linear()), sig(_linear()), [(1, None)]),
+        # RMSprop: an optimizer; the objective it descends is the plain one
+        "d": _expected_penalty(lambda m: _linear(), _linear(), [(1, None)]),
+    }
+
+
+def statements_4_3() -> dict:
+    """"Method X reduces the train/test gap of an overfitted network", one check per option: the
+    method must add a non-negative, non-zero penalty to the training objective (and, for an optimizer,
+    change the set of points it converges to)."""
     p = sp.Symbol("p", positive=True)
     k = sp.Symbol("k", positive=True)  # p = 1 / (1 + k) ranges over (0, 1)
-    pen = dropout_penalty()
-    pen_pos = prove.true(sp.simplify(pen.subs(p, 1 / (1 + k))) >= 0, what="penalty >= 0").verdict is Verdict.HOLDS
-    fixed = rmsprop_fixed_points()
-    penalties = {
-        "a": (sp.Integer(0), "a GAN trains a generator/discriminator pair; the classifier's loss is untouched"),
-        "b": (pen, f"expected dropout loss = squared error + {sp.sstr(pen)} (>= 0: {pen_pos}), an L2-type penalty"),
-        "c": (sp.Integer(0), "a sigmoid activation changes the model, not the (unpenalized) empirical risk"),
-        "d": (sp.Integer(0) if fixed == [0] else sp.nan,
-              f"RMSprop's step vanishes iff the gradient does (g in {fixed}): same minimizers, it only "
-              "rescales the path"),
+    pens = method_penalties()
+
+    def penalizes(label):
+        def check():
+            pen = pens[label]
+            nz = prove.nonzero(pen, what=f"penalty of ({label}) = {sp.sstr(pen)}")
+            if nz.verdict is not Verdict.HOLDS:
+                return nz
+            nonneg = prove.true(sp.simplify(pen.subs(p, 1 / (1 + k))) >= 0, what="penalty >= 0")
+            return prove.all_of(nz, nonneg, labels=["adds a term", "the term is a penalty (>= 0)"])
+        return check
+
+    def rmsprop():
+        fixed = rmsprop_fixed_points()
+        same_fixed = prove.holds_if(fixed == [0], f"RMSprop's step vanishes iff the gradient does (g in {fixed})")
+        if same_fixed.verdict is Verdict.HOLDS:  # same minimizers: it can only regularize through a penalty
+            return penalizes("d")()
+        return prove.holds_if(None, "RMSprop's fixed points differ from the gradient's zeros")
+
+    return {
+        "a": ("training a GAN reduces the classifier's train/test gap", penalizes("a")),
+        "b": ("dropout reduces the train/test gap", penalizes("b")),
+        "c": ("a sigmoid activation reduces the train/test gap", penalizes("c")),
+        "d": ("RMSprop reduces the train/test gap", rmsprop),
     }
-    chosen = [k for k, (pen_k, _) in penalties.items() if pen_k != 0]
-    return chosen, "; ".join(f"({k}) {r}" for k, (_, r) in penalties.items())
+
+
+@functools.lru_cache(maxsize=None)
+def _truths_4_3():
+    return prove.option_truths(statements_4_3())
+
+
+def regularizing_options() -> tuple[list, str]:
+    """Which options change the objective so that fitting the training set is penalized."""
+    truths, _, reason = _truths_4_3()
+    return sorted(k for k, v in truths.items() if v), reason
 
 
 def _mc_43(answer):
-    chosen, reason = regularizing_options()
-    return prove.choice(answer, chosen[0] if len(chosen) == 1 else "none", reason=reason,
-                        options=["a", "b", "c", "d"])
+    """The key is the one method whose own statement ("it reduces the gap") holds."""
+    return prove.option_answer(answer, _truths_4_3(), select="true", options=["a", "b", "c", "d"])
 
 
 _GAN_43_ASSUMPTIONS = [
@@ -484,6 +588,9 @@ claim(
                r"\text{RMSprop step} = 0 \iff \nabla L = 0"),
     assumptions=_GAN_43_ASSUMPTIONS,
     answer="b",
+    rejects=lambda: [
+        "a", "c", "d",
+    ],
 )(_mc_43)
 
 claim(

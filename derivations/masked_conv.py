@@ -173,6 +173,8 @@ for _q, (_first, _second) in CASES.items():
             r"\text{generic (non-cancelling) weights}",
         ],
         answer=_key,
+        # another case's field (AA given as AB, ...), or one pixel dropped
+        rejects=[FIELD_KEY[other] for other in FIELD_KEY if FIELD_KEY[other] != _key][:1] + [_key[1:]],
     )(_field_check(_first, _second))
 
 

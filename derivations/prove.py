@@ -297,3 +297,75 @@ def all_of(*results: SymbolicResult, labels: Optional[Sequence[str]] = None) -> 
                 detail=r.detail,
             )
     return SymbolicResult(verdict, method=methods, residual="0")
+
+
+def nonzero(expr, *, what: str = "expression") -> SymbolicResult:
+    """The statement "``expr`` is not identically zero": holds with a witness (an exact point where
+    it is non-zero), fails when it simplifies to zero, inconclusive otherwise."""
+    z = zero(expr, what=what)
+    if z.verdict is Verdict.HOLDS:
+        return SymbolicResult(Verdict.FAILS, method=f"simplify({what}) = 0: it is identically zero", residual="0",
+                              residual_latex="0")
+    if z.verdict is Verdict.FAILS:
+        return SymbolicResult(Verdict.HOLDS, method=f"{what} is non-zero at an exact point", residual=z.residual,
+                              residual_latex=z.residual_latex, detail=f"witness: {z.counterexample}")
+    return SymbolicResult(Verdict.INCONCLUSIVE, method=z.method, residual=z.residual, residual_latex=z.residual_latex,
+                          detail=z.detail)
+
+
+def holds_if(ok: Optional[bool], method: str, *, residual: str = "", detail: str = "") -> SymbolicResult:
+    """A decided condition as a result: True holds, False fails, None is inconclusive."""
+    verdict = Verdict.INCONCLUSIVE if ok is None else Verdict.HOLDS if ok else Verdict.FAILS
+    return SymbolicResult(verdict, method=method, residual=residual or ("" if ok else method), detail=detail)
+
+
+def option_truths(statements: dict) -> tuple:
+    """Each option's truth from the check of *that option's own statement*.
+
+    ``statements`` maps an option label to ``(says, check)``: ``says`` the option's statement in
+    the project's words, ``check()`` a ``SymbolicResult`` whose verdict is the truth of ``says``
+    (``holds``: the statement is true; ``fails``: it is false, with the residual that refutes it).
+    Returns ``({label: True/False/None}, {label: result}, reason)``; no list of labels anywhere
+    says which option is the key."""
+    results = {label: check() for label, (says, check) in statements.items()}
+    truths = {label: {Verdict.HOLDS: True, Verdict.FAILS: False}.get(r.verdict) for label, r in results.items()}
+    reason = "; ".join(
+        f"({label}) {'true' if truths[label] else 'false' if truths[label] is False else 'undecided'}: "
+        f"{statements[label][0]} [{results[label].method}"
+        + (f"; {results[label].residual}" if results[label].residual and truths[label] is False else "") + "]"
+        for label in sorted(statements))
+    return truths, results, reason
+
+
+def option_key(truths: dict, *, select: str) -> Optional[object]:
+    """The key from option truths: ``select`` is ``"true"`` (the one true option), ``"false"`` (the
+    one false option: "which proposition is false") or ``"all-true"`` (the set of true options).
+    None when some option is undecided or a single-answer question has no unique option."""
+    if any(v is None for v in truths.values()):
+        return None
+    if select == "all-true":
+        return sorted(k for k, v in truths.items() if v)
+    want = select == "true"
+    hits = sorted(k for k, v in truths.items() if v is want)
+    return hits[0] if len(hits) == 1 else None
+
+
+def option_answer(answer, statements, *, select: str, options: Sequence[str]) -> SymbolicResult:
+    """Check ``answer`` (a label, or a set of labels for ``all-true``) against the key derived from
+    the option statements' own checks.  ``statements`` is the dict of :func:`option_truths` or its
+    (cached) return value."""
+    truths, results, reason = option_truths(statements) if isinstance(statements, dict) else statements
+    key = option_key(truths, select=select)
+    if key is None:
+        undecided = [k for k, v in truths.items() if v is None]
+        return SymbolicResult(Verdict.INCONCLUSIVE, method="the options' checks do not determine a key",
+                              residual=f"undecided: {undecided}" if undecided else "no unique option",
+                              detail=reason)
+    if select == "all-true":
+        given = [answer] if isinstance(answer, str) else list(answer)
+        labels = {str(a).strip().lower() for a in given}
+        bad = sorted(labels - {o.lower() for o in options})
+        if bad:
+            return SymbolicResult(Verdict.FAILS, method="not among the options", residual=f"{bad} not in {list(options)}")
+        return choice(",".join(sorted(labels)), ",".join(key), reason=reason)
+    return choice(answer, key, reason=reason, options=options)

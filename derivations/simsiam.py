@@ -80,6 +80,13 @@ F2 = sp.MatrixSymbol("F_2", n2, n2)
 F12 = sp.MatrixSymbol("F_{12}", n2, n2)
 F21 = sp.MatrixSymbol("F_{21}", n2, n2)
 I2 = sp.Identity(n2)
+#: matrices that are symmetric by definition (the second moments X and X'): for the mutation selftest, a
+#: transpose of one of them is an equivalent mutant, not a wrong answer.  F1 is left out on purpose: the
+#: quadratic-trace-derivative check treats it as a generic matrix.
+SYMMETRIC = (X, Xp)
+#: claims whose statement does not change when the answer is multiplied by a non-zero constant (a
+#: multiple of a conserved quantity is conserved): the mutation selftest counts such mutants as equivalent
+SCALE_INVARIANT = ("simsiam.stop_gradient_invariant",)
 Wt = Wp - I2  # \tilde W_p, written out
 WTILDE = sp.MatrixSymbol(r"\tilde{W}_p", n2, n2)  # the sheet's abbreviation, accepted in answers (= W_p - I)
 t = sp.Symbol("t", nonnegative=True)
@@ -428,6 +435,9 @@ claim(
     assumptions=[r"f_k = W x_k,\ x_1, x_2 \text{ independent given } x",
                  r"\mathbb{E}[x_k \mid x] = \bar x,\ \operatorname{Cov}(x_k \mid x) = \Sigma_x"],
     answer=TRACE_FORM,
+    rejects=lambda: [
+        sp.Rational(1, 2) * (sp.Trace(Wp.T * Wp * F1) - sp.Trace(Wp * F1) - sp.Trace(F1 * Wp) + sp.Trace(F2)),
+    ],
 )(_trace_form_check)
 
 claim(
@@ -460,6 +470,9 @@ claim(
                  r"X' = \mathbb{E}_x[\operatorname{Cov}(x' \mid x)]",
                  r"x_1, x_2 \text{ i.i.d. given } x"],
     answer=VIEW_MOMENTS,
+    rejects=lambda: [
+        (W * (X + Xp) * W.T, W * Xp * W.T),  # X and X' swapped in F12
+    ],
 )
 def view_moments(answer):
     """Each second moment of the representations, from the moment rules, equals the claimed matrix."""
@@ -487,6 +500,9 @@ def view_moments(answer):
     statement=r"\dot W_p = -\frac{\partial J}{\partial W_p} = F_{12} - W_p F_1",
     assumptions=[r"F_1 = F_1^\top,\ F_{12} = F_{12}^\top \text{ (true for the moments of 5.1)}"],
     answer=PREDICTOR_GRADIENT,
+    rejects=lambda: [
+        F12 - F1 * Wp,  # wrong factor order
+    ],
 )
 def predictor_gradient(answer):
     """Three routes agree with the answer: entry-wise differentiation of the trace form (generic
@@ -530,6 +546,9 @@ claim(
     statement=r"\frac{\partial}{\partial W_p}\operatorname{tr}(W_p^\top W_p F_1) = W_p (F_1 + F_1^\top)",
     assumptions=[r"F_1 \in \mathbb{R}^{n_2\times n_2} \text{ arbitrary}"],
     answer=QUADRATIC_TRACE_DERIVATIVE,
+    rejects=lambda: [
+        Wp * F1.T,  # the answer set's line
+    ],
 )(_quadratic_trace_check)
 
 claim(
@@ -607,6 +626,9 @@ def answer_set_predictor_halving(answer):
     ),
     assumptions=[r"\text{no stop-gradient: } f_2 = W x_2 \text{ is differentiated too}", r"X = X^\top,\ X' = X'^\top"],
     answer=NO_STOPGRAD_GRADIENT,
+    rejects=lambda: [
+        -(Wp.T * Wp + I2) * W * X - (Wp - I2).T * (Wp - I2) * W * Xp,  # X and X' swapped
+    ],
 )
 def no_stopgrad_gradient(answer):
     """-d/dW of the expected loss J(W, W) (both branches), from the moment rules, equals the answer."""
@@ -639,6 +661,9 @@ def _kron(A: sp.Matrix, B: sp.Matrix) -> sp.Matrix:
                  r"\operatorname{vec}(AWB) = (B^\top\otimes A)\operatorname{vec}(W)",
                  r"X \succeq 0,\ X' \succeq 0"],
     answer=NO_STOPGRAD_H,
+    rejects=lambda: [
+        KroneckerProduct(Wp.T * Wp + I2, Xp) + KroneckerProduct((Wp - I2).T * (Wp - I2), X),  # factors swapped
+    ],
 )
 def no_stopgrad_h(answer):
     """The Jacobian of -vec(dW/dt) in vec(W) (derived from the loss) equals the answer, does not
@@ -674,6 +699,9 @@ def _rational_vector(v: np.ndarray) -> sp.Matrix:
     ),
     assumptions=[r"X \succeq 0,\ X' \succeq 0", r"\text{no stop-gradient}"],
     answer=Xp,
+    rejects=lambda: [
+        3 * Xp,  # too strong a bound
+    ],
 )
 def h_lower_bound(answer):
     """The answer S bounds the spectrum: H - lambda_min(S) I is PSD.
@@ -790,6 +818,9 @@ claim(
     ),
     assumptions=[r"H(t) \text{ symmetric}", r"\lambda_0 > 0"],
     answer="<=",
+    rejects=lambda: [
+        "==",
+    ],
 )(_collapse_relation)
 
 claim(
@@ -821,6 +852,9 @@ claim(
     statement=r"W_p = I \Rightarrow \tfrac{d}{dt}\operatorname{vec}(W) = -(2X' \otimes I_{n_2})\operatorname{vec}(W)",
     assumptions=[r"\text{no stop-gradient, no predictor } (W_p = I)", r"\text{column-stacking vec}"],
     answer=IDENTITY_PREDICTOR_H,
+    rejects=lambda: [
+        KroneckerProduct(Xp, I2),  # the factor 2 missing
+    ],
 )
 def identity_predictor_h(answer):
     """The Jacobian of -vec(dW/dt) for the loss 1/2 E||f1 - f2||^2 (both branches), from the moment
@@ -839,6 +873,9 @@ EXAMPLE_XPRIME = (sp.Matrix([[2, 1], [1, 2]]), sp.Matrix([[3, 1], [1, 1]]))
     statement=r"W(t) = W(0)\,e^{tM},\ M = -2X' \quad\Rightarrow\quad W(t) \to 0 \text{ when } X' \succ 0",
     assumptions=[r"W_p = I,\ \text{no stop-gradient}", r"X' \succ 0"],
     answer=IDENTITY_PREDICTOR_GENERATOR,
+    rejects=lambda: [
+        -Xp,  # the factor 2 missing
+    ],
 )
 def identity_predictor_solution(answer):
     """For exact SPD X' (eigenvalues {1, 3} and {2 +- sqrt 2}) and a symbolic W(0): W(0) e^{tM} with M
@@ -887,6 +924,9 @@ def identity_predictor_solution(answer):
     ),
     assumptions=[r"\text{stop-gradient on } f_2", r"\text{no weight decay}"],
     answer=STOPGRAD_INVARIANT,
+    rejects=lambda: [
+        Wp * Wp.T - W * W.T,  # wrong Gram side
+    ],
 )
 def stop_gradient_invariant(answer):
     """dQ/dt of the answer Q along the stop-gradient flow (derived from the loss) expands to zero;

@@ -79,7 +79,8 @@ def _run(args) -> dict:
     start = time.perf_counter()
     claims = _select(args.only)
     progress = Progress(count_checks(claims, REGISTRY), quiet=getattr(args, "quiet", False))
-    outcomes = verify(claims, registry=REGISTRY, full=args.full, progress=progress)
+    outcomes = verify(claims, registry=REGISTRY, full=args.full, progress=progress,
+                      seed=getattr(args, "seed", None), jobs=getattr(args, "jobs", 1) or (os.cpu_count() or 1))
     progress.close()
     doc = document(outcomes, full=args.full)
     doc.update(wall_s=round(time.perf_counter() - start, 2), environment=store.run_environment(),
@@ -168,7 +169,7 @@ def _print_summary(doc: dict) -> None:
     for c in doc["claims"]:
         sym = c["symbolic"]["verdict"]
         nums = ", ".join(r["verdict"] if not r["skipped"] else "skipped" for r in c["numeric"]) or "none"
-        flag = "ok " if c["status"] in ("verified", "symbolic-only") else "!! "
+        flag = "ok " if c["status"] in ("verified", "symbolic-only", "definition", "transcribed") else "!! "
         print(f"{flag}{c['status']:<13} {c['id']}  (expect {c['expect']}; symbolic {sym}; numeric {nums})")
         if flag == "!! ":
             if c["symbolic"]["verdict"] != c["expect"]:
@@ -245,8 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "$DERIVCHECK_RESULTS or ~/.cache/derivcheck/results.json); --only merges into it")
     v.add_argument("--no-save", action="store_true", help="do not write the results anywhere")
     v.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    v.add_argument("--seed", type=int, default=None,
+                   help="run base seed: every numeric confirmation gets a seed derived from it and its name")
+    v.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="run the checks on N processes (0: all cores); same results as the serial run")
     v.add_argument("--questions", action="append", metavar="FILE|DIR", help=QUESTIONS_HELP)
     v.set_defaults(func=cmd_verify)
+
+    from .selftest import add_command as add_selftest_command
+
+    add_selftest_command(sub)
 
     r = sub.add_parser("report", help="write the self-contained HTML verification report")
     r.add_argument("-o", "--output", default="report.html", metavar="FILE")

@@ -219,6 +219,7 @@ class NumericResult:
     seed: Optional[int] = None
     elapsed_s: float = 0.0
     skipped: Optional[str] = None
+    training_s: float = 0.0  # time spent in (cached) trainings during this check, not in elapsed_s
 
     def __post_init__(self):
         if self.verdict is None:
@@ -230,6 +231,7 @@ class NumericResult:
             "verdict": self.verdict.value,
             "seed": self.seed,
             "elapsed_s": self.elapsed_s,
+            "training_s": self.training_s,
             "skipped": self.skipped,
             "detail": self.detail,
             "evidence": [e.to_dict() for e in self.evidence],
@@ -274,6 +276,15 @@ class Claim:
     timeout_s: float = 60.0
     module: str = ""
     line: int = 0
+    #: "theorem" (the default: something derived) or "definition" (the check only restates a
+    #: definition or a construction; the report shows "definition", never "verified")
+    kind: str = "theorem"
+    #: where the key's data come from when it is not derived from the sheet (e.g. "transcribed from the
+    #: answer set's figures"); a non-empty provenance makes the status "transcribed", never "verified"
+    provenance: str = ""
+    #: wrong variants of the answer (or a callable returning them) that every side must reject;
+    #: the pytest plugin turns each into a symbolic and a numeric rejection item
+    rejects: Any = ()
 
     @property
     def topic(self) -> str:
@@ -300,7 +311,14 @@ class Claim:
             "answer": None if self.answer is None else _answer_text(self.answer),
             "answer_is_latex": _answer_is_latex(self.answer),
             "source": f"{self.module}:{self.line}",
+            "kind": self.kind,
+            "provenance": self.provenance,
         }
+
+    def wrong_variants(self) -> list:
+        """The declared wrong answers (``rejects``), evaluated if given as a callable."""
+        r = self.rejects() if callable(self.rejects) else self.rejects
+        return list(r or ())
 
 
 def _answer_is_latex(answer: Any) -> bool:
@@ -361,3 +379,38 @@ class Confirmation:
     @property
     def qualname(self) -> str:
         return f"{self.claim_id}[{self.name}]"
+
+
+# --------------------------------------------------------------------------
+# Shared work (trainings cached per process): charged to the training, not to the check
+# --------------------------------------------------------------------------
+_TRAININGS: dict = {}
+
+
+def training(name: str) -> Callable:
+    """Decorate a (cached) training so its run time is charged to ``name``, not to whichever check
+    happens to call it first.  Put it *under* ``functools.lru_cache`` so only real runs are timed."""
+    import functools
+    import time
+
+    def wrap(func):
+        @functools.wraps(func)
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                key = f"{name}{list(args) if args else ''}"
+                _TRAININGS[key] = _TRAININGS.get(key, 0.0) + time.perf_counter() - start
+        return timed
+    return wrap
+
+
+def training_seconds() -> float:
+    """Seconds spent in trainings so far in this process."""
+    return sum(_TRAININGS.values())
+
+
+def trainings() -> dict:
+    """Training name (with its arguments) -> seconds, in this process."""
+    return dict(_TRAININGS)

@@ -7,8 +7,13 @@ yields one item per claim it declares (the symbolic check);
 confirmation]`` item for each claim of the topic that has none.  A failing
 item prints the residual / counterexample / evidence, not a traceback.
 
-Loaded from the repository's ``conftest.py`` (``pytest_plugins``).
-Options: ``--full`` runs confirmations marked slow (long trainings).
+Registered under the ``pytest11`` entry point (pyproject.toml), so an installed
+derivcheck runs its claims with ``pytest --pyargs derivcheck.derivations`` from any
+folder.  Options: ``--full`` runs confirmations marked slow (long trainings);
+``--seed N`` reruns every numeric confirmation under seeds derived from N.
+Wrong variants declared with ``@claim(..., rejects=[...])`` become
+``<claim id>[rejects:i]`` items (symbolic) and ``<claim id>[<confirmation>][rejects:i]``
+items (numeric) that must be rejected.
 """
 from __future__ import annotations
 
@@ -26,6 +31,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("derivcheck")
     group.addoption("--full", action="store_true", default=False,
                     help="also run numeric confirmations marked slow (long trainings)")
+    group.addoption("--seed", dest="derivcheck_seed", type=int, default=None,
+                    help="run base seed: each numeric confirmation gets a seed derived from it and its own name "
+                         "(default: the confirmation's fixed seed)")
     group.addoption("--questions", action="append", default=[], metavar="FILE|DIR",
                     help="more question records (YAML file or folder); their data claims become items")
 
@@ -96,11 +104,18 @@ class TopicFile(pytest.File):
             for c in REGISTRY:
                 if c.module == self.module:
                     yield SymbolicItem.from_parent(self, name=c.id, claim_id=c.id)
+                    for i, _ in enumerate(c.wrong_variants()):
+                        yield SymbolicRejectionItem.from_parent(self, name=f"{c.id}[rejects:{i}]", claim_id=c.id,
+                                                                index=i)
             return
         topic = self.module.rsplit(".", 1)[1]
         for conf in REGISTRY.confirmations():
             if conf.module == self.module:
                 yield NumericItem.from_parent(self, name=conf.qualname, claim_id=conf.claim_id, conf_name=conf.name)
+                c = REGISTRY.get(conf.claim_id)
+                for i, _ in enumerate(c.wrong_variants()):
+                    yield NumericRejectionItem.from_parent(self, name=f"{conf.qualname}[rejects:{i}]",
+                                                           claim_id=conf.claim_id, conf_name=conf.name, index=i)
         for c in REGISTRY:
             if c.topic == topic and not REGISTRY.confirmations(c.id):
                 yield MissingNumericItem.from_parent(self, name=f"{c.id}[no numeric confirmation]", claim_id=c.id)
@@ -158,7 +173,7 @@ class NumericItem(_ClaimItem):
         if conf.slow and not full:
             pytest.skip("long training: run with --full")
         c = REGISTRY.get(self.claim_id)
-        result = run_numeric(conf, answer=c.answer, full=full)
+        result = run_numeric(conf, answer=c.answer, full=full, seed=_seed_override(self.config))
         self.user_properties.append(("verdict", result.verdict.value))
         if result.verdict is not c.expect:
             raise ClaimCheckFailed(
@@ -170,10 +185,55 @@ class NumericItem(_ClaimItem):
         return self.path, max(self._conf().line - 1, 0), self.name
 
 
+def _seed_override(config):
+    seed = config.getoption("derivcheck_seed", None)
+    return None if seed is None else int(seed)
+
+
+class SymbolicRejectionItem(_ClaimItem):
+    """A wrong variant declared with ``rejects=[...]``: the symbolic check must give ``fails``."""
+
+    def __init__(self, *, index: int, **kwargs):
+        super().__init__(**kwargs)
+        self.index = index
+        self.add_marker("symbolic")
+
+    def runtest(self):
+        c = REGISTRY.get(self.claim_id)
+        wrong = c.wrong_variants()[self.index]
+        result = run_symbolic(c.variant(answer=wrong))
+        self.user_properties.append(("verdict", result.verdict.value))
+        if result.verdict is not Verdict.FAILS:
+            raise ClaimCheckFailed(f"claim {c.id}: the wrong variant {wrong!r} was not rejected "
+                                   f"(got {result.verdict.value})\n" + result.explain())
+
+
+class NumericRejectionItem(NumericItem):
+    """A wrong variant declared with ``rejects=[...]``: each numeric confirmation must give ``fails``."""
+
+    def __init__(self, *, index: int, **kwargs):
+        super().__init__(**kwargs)
+        self.index = index
+
+    def runtest(self):
+        conf = self._conf()
+        full = self.config.getoption("full", False)
+        if conf.slow and not full:
+            pytest.skip("long training: run with --full")
+        c = REGISTRY.get(self.claim_id)
+        wrong = c.wrong_variants()[self.index]
+        result = run_numeric(conf, answer=wrong, full=full, seed=_seed_override(self.config))
+        self.user_properties.append(("verdict", result.verdict.value))
+        if result.verdict is not Verdict.FAILS:
+            raise ClaimCheckFailed(f"claim {c.id}: the wrong variant {wrong!r} was not rejected by {conf.qualname} "
+                                   f"(got {result.verdict.value})\n" + result.explain())
+
+
 class MissingNumericItem(_ClaimItem):
     def runtest(self):
         pytest.skip(f"claim {self.claim_id} has no numeric confirmation")
 
 
 # Keep Verdict importable from here for plugin users.
-__all__ = ["Verdict", "SymbolicItem", "NumericItem", "MissingNumericItem"]
+__all__ = ["Verdict", "SymbolicItem", "NumericItem", "MissingNumericItem", "SymbolicRejectionItem",
+           "NumericRejectionItem"]

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Optional
 from . import catalogue
 from .model import Claim, Confirmation, Verdict
 
+CLAIM_KINDS = ("theorem", "definition")
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 
@@ -66,11 +67,18 @@ class Registry:
         expect: str | Verdict = Verdict.HOLDS,
         note: str = "",
         timeout_s: float = 60.0,
+        kind: str = "theorem",
+        provenance: str = "",
+        rejects: Any = (),
     ) -> Callable:
         """Declare a claim whose symbolic check is the decorated function.
 
         The function takes ``answer`` as its only argument when ``answer`` is
         given, no argument otherwise, and returns a ``SymbolicResult``.
+        ``kind="definition"`` marks a check that only restates a definition;
+        ``provenance`` says where a key's data come from when they are not
+        derived (a transcription); ``rejects`` lists wrong answers (or is a
+        callable returning them) that both sides must reject.
         """
 
         def register(func: Callable) -> Callable:
@@ -88,6 +96,10 @@ class Registry:
                     f" because the claim {'declares' if wanted else 'does not declare'} an answer;"
                     f" {func.__qualname__} takes {len(params)}"
                 )
+            if kind not in CLAIM_KINDS:
+                raise RegistryError(f"claim {id!r}: kind must be one of {CLAIM_KINDS}, not {kind!r}")
+            if rejects and answer is None:
+                raise RegistryError(f"claim {id!r}: rejects=[...] needs an answer= to vary")
             qs = tuple(questions)
             if not qs:
                 raise RegistryError(f"claim {id!r} answers no question: give questions=[...] from questions.yaml")
@@ -110,6 +122,9 @@ class Registry:
                 timeout_s=timeout_s,
                 module=func.__module__,
                 line=func.__code__.co_firstlineno,
+                kind=kind,
+                provenance=provenance,
+                rejects=rejects if callable(rejects) else tuple(rejects),
             )
             old = self._claims.get(id)
             if old is not None and (old.module, old.line) != (c.module, c.line):

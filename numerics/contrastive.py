@@ -30,6 +30,8 @@ from derivcheck import NumericResult, Plot, Series, confirms
 from derivcheck.derivations import contrastive as sym
 from derivcheck.derivations import prove
 
+from derivcheck.model import training as _training
+
 from . import evidence, policy
 from .torchkit import seeded, single_threaded, torch
 
@@ -197,6 +199,7 @@ def geometry(points: np.ndarray) -> dict:
 
 
 @functools.lru_cache(maxsize=4)
+@_training("contrastive geometry study")
 def geometry_study(seed: int) -> dict:
     """Random clustered encoders: 4 groups of 3 points on S^2, centres uniform, spread sigma."""
     rng = np.random.default_rng(seed)

@@ -1,9 +1,9 @@
 """Turning numbers into :class:`Evidence`: one function per kind of error bar.
 
     compare(...)        the general rule: estimate <relation> reference within tolerance
-    mc_mean(...)        Monte Carlo mean with its standard error (policy z)
+    mc_mean(...)        Monte Carlo mean, Student t (numerics.stats)
     mc_difference(...)  paired Monte Carlo: mean of a per-sample difference
-    bounded_mean(...)   mean of bounded values with Hoeffding's envelope
+    bounded_mean(...)   mean of bounded values: Hoeffding / empirical Bernstein
     roundoff(...)       deterministic float computation with a gamma_n bound
     solver(...)         a value from a solver that reports its own error bound
 
@@ -18,7 +18,6 @@ tolerance ``t``:
 """
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import numpy as np
@@ -97,36 +96,10 @@ def mc_mean(
     relation: str = "==",
     detail: str = "",
 ) -> Evidence:
-    """Mean of i.i.d. samples against ``reference`` with the policy's z."""
-    x = np.asarray(samples, dtype=float).ravel()
-    n = x.size
-    if n < 2:
-        raise ValueError("a Monte Carlo comparison needs at least two samples")
-    mean = float(x.mean())
-    se = float(x.std(ddof=1) / math.sqrt(n))
-    two_sided = relation == "=="
-    zstar = policy.z_two_sided() if two_sided else policy.z_one_sided()
-    tol = zstar * se
-    zscore = (mean - float(reference)) / se if se > 0 else (0.0 if mean == reference else math.inf)
-    if not np.isfinite(mean):
-        detail = (detail + "; " if detail else "") + "non-finite samples: heavy tails are not compared"
-    return compare(
-        quantity,
-        mean,
-        reference,
-        tolerance=tol,
-        rule=(
-            f"{'two' if two_sided else 'one'}-sided normal test at per-comparison false-failure rate "
-            f"{policy.PER_COMPARISON:g}: tolerance z*·se with z* = {zstar:.2f} (detectable discrepancy {tol:.3g})"
-        ),
-        error=se,
-        error_kind="standard error",
-        n=n,
-        seed=seed,
-        relation=relation,
-        z=zscore,
-        detail=detail,
-    )
+    """Mean of i.i.d. samples against ``reference``: Student t (see :mod:`numerics.stats`)."""
+    from . import stats
+
+    return stats.mean_test(quantity, samples, reference, seed=seed, relation=relation, detail=detail)
 
 
 def mc_difference(quantity: str, lhs_samples, rhs_samples, *, seed: Optional[int], relation: str = "==",
@@ -138,23 +111,11 @@ def mc_difference(quantity: str, lhs_samples, rhs_samples, *, seed: Optional[int
 
 def bounded_mean(quantity: str, samples, reference: float, *, low: float, high: float,
                  seed: Optional[int], relation: str = "==", detail: str = "") -> Evidence:
-    """Mean of values in [low, high]: Hoeffding's envelope, no normal approximation."""
-    x = np.asarray(samples, dtype=float).ravel()
-    n = x.size
-    half = policy.hoeffding_halfwidth(n, low, high)
-    return compare(
-        quantity,
-        float(x.mean()),
-        reference,
-        tolerance=half,
-        rule=f"Hoeffding envelope (b-a)·sqrt(ln(2/rate)/(2n)) at rate {policy.PER_COMPARISON:g}",
-        error=float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0,
-        error_kind="standard error",
-        n=n,
-        seed=seed,
-        relation=relation,
-        detail=detail,
-    )
+    """Mean of values in [low, high]: Hoeffding / empirical Bernstein, no normal approximation."""
+    from . import stats
+
+    return stats.bounded_test(quantity, samples, reference, low=low, high=high, seed=seed, relation=relation,
+                              detail=detail)
 
 
 def roundoff(
@@ -172,8 +133,10 @@ def roundoff(
 ) -> Evidence:
     """A deterministic float result against exact arithmetic's value.
 
-    Tolerance ``gamma(n_ops) * scale``: a rigorous bound for ``n_ops``
-    rounding errors on values of magnitude ``scale`` (zero false failures).
+    Tolerance ``gamma(n_ops) * scale``: Higham's bound for ``n_ops`` rounding
+    errors on values of magnitude ``scale``.  It is a bound when ``n_ops`` counts
+    every rounding of the computation; the counts given by callers are estimates
+    of that (library kernels are not audited), so the rule says "estimate".
     """
     g = policy.gamma(n_ops, u)
     tol = g * float(scale)
@@ -182,9 +145,10 @@ def roundoff(
         estimate,
         reference,
         tolerance=tol,
-        rule=f"roundoff bound gamma_{n_ops}·scale (Higham), scale = {scale:.3g}",
+        rule=(f"roundoff estimate gamma_{n_ops}·scale (Higham's bound with an estimated operation count "
+              f"n = {n_ops}), scale = {scale:.3g}"),
         error=tol,
-        error_kind="roundoff bound",
+        error_kind="roundoff bound (estimated count)",
         n=n,
         seed=seed,
         relation=relation,
@@ -200,7 +164,7 @@ def solver(
     bound: float,
     rule: str,
     n: int,
-    error_kind: str = "solver error bound",
+    error_kind: str = "solver error estimate",
     seed: Optional[int] = None,
     relation: str = "==",
     detail: str = "",
@@ -219,3 +183,61 @@ def solver(
         relation=relation,
         detail=detail,
     )
+
+
+# --------------------------------------------------------------------------
+# Option keys from measurements of each option's own statement
+# --------------------------------------------------------------------------
+def _truth(ev) -> Optional[bool]:
+    return {Verdict.HOLDS: True, Verdict.FAILS: False}.get(ev.verdict)
+
+
+def statement_holds(evs) -> Optional[bool]:
+    """An option's statement measured by ``evs`` (each evidence *is* a test of the statement):
+    True if every one holds, False if one fails, None if one is undecided and none fails.
+    (``all()`` cannot be used: it reads an undecided None as False.)"""
+    truths = [_truth(e) for e in evs]
+    if any(t is False for t in truths):
+        return False
+    if any(t is None for t in truths):
+        return None
+    return True
+
+
+def statement_refuted_by(evs) -> Optional[bool]:
+    """An option whose statement *denies* what ``evs`` measure ("p(x|z) cannot be recovered"
+    against evidence that it is recovered): False when the measurements hold, True when one
+    fails, None when undecided."""
+    t = statement_holds(evs)
+    return None if t is None else not t
+
+
+def option_key(measured: dict, select: str):
+    """The key from measured option truths (``select``: ``true``, ``false`` or ``all-true``);
+    None when an option is undecided or a single-answer key is not unique."""
+    if any(v is None for v in measured.values()):
+        return None
+    if select == "all-true":
+        return {o for o, v in measured.items() if v}
+    hits = [o for o, v in measured.items() if v is (select == "true")]
+    return hits[0] if len(hits) == 1 else None
+
+
+def option_key_evidence(answer, measured: dict, *, select: str, options) -> Evidence:
+    """Evidence that the answer's option(s) equal the key the measurements give."""
+    given = {str(a).strip().lower() for a in ([answer] if isinstance(answer, str) else answer)}
+    unknown = sorted(o for o, v in measured.items() if v is None)
+    detail = f"measured: {dict(sorted(measured.items()))}; answer: {sorted(given)}"
+    if unknown:
+        ev = compare("options whose statement the measurements decide", len(options) - len(unknown), len(options),
+                     tolerance=0, rule="every option must be decided", error=0.0, error_kind="count",
+                     n=len(options), relation=">=", detail=detail + f"; undecided: {unknown}")
+        ev.verdict = Verdict.INCONCLUSIVE  # no key: neither accepted nor rejected
+        return ev
+    key = option_key(measured, select)
+    key_set = set() if key is None else ({key} if isinstance(key, str) else set(key))
+    mismatch = sorted(set(options) & (given ^ key_set)) if key is not None else sorted(options)
+    return compare(f"options where the answer disagrees with the measured key ({select})", len(mismatch), 0,
+                   tolerance=0, rule="exact count", error=0.0, error_kind="count", n=len(options),
+                   detail=detail + (f"; measured key {sorted(key_set)}" if key is not None else "; no unique key")
+                   + (f"; disagree on {mismatch}" if mismatch else ""))

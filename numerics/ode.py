@@ -28,7 +28,8 @@ class ODESolution:
     def rule(self) -> str:
         return (
             f"solve_ivp {self.method}, rtol = {self.rtol:g}, atol = {self.atol:g}: "
-            f"sum over {self.n_steps} steps of sqrt(d)(atol + rtol|y|) (isometric flow)"
+            f"sum over {self.n_steps} steps of sqrt(d)(atol + rtol|y|) (isometric flow); an estimate: the solver's "
+            "embedded error estimate is kept under atol + rtol|y| per step, which is not a proven bound"
         )
 
 

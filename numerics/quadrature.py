@@ -102,7 +102,8 @@ class Quadrature:
         return (
             f"scipy.integrate.quad (QUADPACK dqagse/dqagie, Gauss-Kronrod + epsilon extrapolation), "
             f"epsabs = {self.epsabs:g}, epsrel = {self.epsrel:g}, {self.pieces} piece(s) without warning: "
-            "tolerance = sum of the routine's error estimates + gamma_n roundoff of the combination"
+            "tolerance = sum of the routine's error estimates + gamma_n roundoff of the combination "
+            "(an estimate from the Gauss-Kronrod difference, not a proven bound)"
         )
 
 
@@ -189,27 +190,18 @@ def mc_against(
     relation: str = "==",
     detail: str = "",
 ) -> Evidence:
-    """A Monte Carlo mean against a quadrature value: tolerance ``z* se + err``.
+    """A Monte Carlo mean against a quadrature value: tolerance ``t* se + err``.
 
-    ``z*`` is the policy's two-sided (``==``) or one-sided quantile at the
-    per-comparison false-failure rate; ``err`` the quadrature's estimate.
+    ``t*`` is Student t's two-sided (``==``) or one-sided quantile at the
+    per-comparison false-failure rate (:mod:`numerics.stats`); ``err`` the
+    quadrature's error *estimate*.
     """
     x = np.asarray(samples, dtype=float).ravel()
     n = x.size
     if n < 2:
         raise ValueError("a Monte Carlo comparison needs at least two samples")
     ref, qerr, _, _ = _parts(reference)
-    mean = float(x.mean())
-    se = float(x.std(ddof=1) / math.sqrt(n))
-    zstar = policy.z_two_sided() if relation == "==" else policy.z_one_sided()
-    tol = zstar * se + qerr
-    zscore = (mean - ref) / se if se > 0 else (0.0 if mean == ref else math.inf)
-    if not np.isfinite(mean):
-        detail = (detail + "; " if detail else "") + "non-finite samples: heavy tails are not compared"
-    return evidence.compare(
-        quantity, mean, ref, tolerance=tol,
-        rule=(f"{'two' if relation == '==' else 'one'}-sided normal test at per-comparison false-failure rate "
-              f"{policy.PER_COMPARISON:g}: z*·se + quadrature error, z* = {zstar:.2f} "
-              f"(detectable discrepancy {tol:.3g})"),
-        error=se, error_kind="standard error", n=n, seed=seed, relation=relation, z=zscore, detail=detail,
-    )
+    from . import stats
+
+    return stats.mean_test(quantity, x, ref, seed=seed, relation=relation, extra=qerr,
+                           extra_rule="quadrature error estimate", detail=detail)

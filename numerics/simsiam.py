@@ -57,6 +57,8 @@ from derivcheck import NumericResult, Plot, Series, Table, confirms
 from derivcheck.registry import stable_seed
 from derivcheck.derivations import simsiam as sym
 
+from derivcheck.model import training as _training
+
 from . import evidence, ode, policy
 from .torchkit import seeded, torch
 
@@ -339,7 +341,8 @@ def simulate(data: Views, W0, P0, *, stop_gradient: bool, predictor: str, T: flo
         np.eye(N2) if predictor == "identity" else P0, (grid, N2, N2))
     rule = (f"solve_ivp {sol.method}, rtol = {sol.rtol:g}, atol = {sol.atol:g}: sum over {sol.n_steps} steps of "
             f"sqrt(d)(atol + rtol|y|) = {sol.local_bound:.3g}, times the growth factor max_(s<=t) "
-            f"||Phi(t, s)||_2 = {growth:.3g} of the linearised flow ({detail})")
+            f"||Phi(t, s)||_2 = {growth:.3g} of the linearised flow ({detail}); an estimate: the local "
+            "errors are the solver's estimates and the growth factor uses finite-difference Jacobians")
     return Run(ts, Ws, np.asarray(Ps), bound, growth, sol.n_steps, rule)
 
 
@@ -751,6 +754,7 @@ def _relation_evidence(name, run: Run, lam0: float, lam_err: float, relation: st
 
 
 @functools.lru_cache(maxsize=4)
+@_training("SimSiam collapse runs")
 def _collapse_runs(seed: int, T: float = 30.0):
     rng = np.random.default_rng(seed)
     runs = {}
@@ -847,6 +851,7 @@ def identity_predictor_ode(ctx):
 # The contrast (5.5): with and without stop-gradient from one start
 # --------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
+@_training("SimSiam stop-gradient contrast runs")
 def _contrast_runs(seed: int, T: float = 30.0):
     rng = np.random.default_rng(seed)
     data = make_views(rng)

@@ -14,15 +14,6 @@ load_all()
 
 FIELD_IDS = {case: f"masked_conv.field_{name}" for case, name in sym.CASE_NAMES.items()}
 
-# a wrong answer per case: another case's field (the issue's example: AA given as AB), or one pixel off
-WRONG = {
-    "1": sym.FIELD_KEY[("A", "B")],
-    "2": sym.FIELD_KEY[("A", "A")],
-    "3": sym.FIELD_KEY[("B", "B")],
-    "4": tuple(p for p in sym.FIELD_KEY[("B", "B")] if p != 33),
-}
-
-
 def test_masks_follow_the_sheets_definition():
     assert sym.mask("A").tolist() == [[1, 1, 1], [1, 0, 0], [0, 0, 0]]
     assert sym.mask("B").tolist() == [[1, 1, 1], [1, 1, 0], [0, 0, 0]]
@@ -42,21 +33,10 @@ def test_field_claims_hold(case):
     assert tuple(sorted(c.answer)) == sym.receptive_field(*sym.CASES[case])
 
 
-@pytest.mark.parametrize("case", sorted(FIELD_IDS))
-def test_wrong_field_is_rejected_symbolically(case):
-    wrong = REGISTRY.get(FIELD_IDS[case]).variant(answer=WRONG[case])
-    result = run_symbolic(wrong)
-    assert result.verdict is Verdict.FAILS
-    assert result.residual
-
-
-@pytest.mark.parametrize("case", sorted(FIELD_IDS))
-def test_wrong_field_is_rejected_numerically(case):
-    confs = REGISTRY.confirmations(FIELD_IDS[case])
-    assert confs
-    for conf in confs:
-        assert run_numeric(conf, answer=WRONG[case]).verdict is Verdict.FAILS
-        assert run_numeric(conf, answer=REGISTRY.get(FIELD_IDS[case]).answer).verdict is Verdict.HOLDS
+def test_every_field_claim_declares_wrong_variants():
+    """Wrong fields live on the claims (rejects=[...]); the pytest plugin runs them on both sides."""
+    for cid in FIELD_IDS.values():
+        assert len(REGISTRY.get(cid).wrong_variants()) >= 2
 
 
 def test_torch_gradient_pattern_matches_symbolic_propagation():
