@@ -123,6 +123,11 @@ def _check(q: Question, grader, answer: Any, deadline: float, entry: Optional[Ke
             result.details["hint"] = hint
     if entry is not None:
         result.staff.setdefault("key_claims", list(entry.claims))
+        provenance = _provenance(entry)
+        if provenance:  # a key that rests on transcribed data says so (issue: keys are derived, never set)
+            result.message += f" (note: this question's key is not derived from the sheets: {provenance}; " \
+                              "a person should confirm the grade)"
+            result.details["key_provenance"] = provenance
     return result
 
 
@@ -137,6 +142,14 @@ def _blank(answer: Any) -> bool:
     if isinstance(answer, (list, tuple)):
         return all(_blank(v) for v in answer)
     return False
+
+
+def _provenance(entry: KeyEntry) -> str:
+    """Where a key's data come from when not from the sheets (the key claim's ``provenance``), else ''."""
+    how = entry.verification or {}
+    found = [how.get("provenance", "")] + [o.get("provenance", "") for o in (how.get("options") or {}).values()
+                                            if isinstance(o, dict)]
+    return next((f for f in found if f), "")
 
 
 def _maybe_yaml(answer: Any, kind: str) -> Any:

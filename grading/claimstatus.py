@@ -136,6 +136,8 @@ def verify_claim(c: Claim) -> dict:
                "source": "symbolic check run by the grader (no stored result)"}
         if _disk_cache_enabled() and hit["verdict"] == hit["expect"]:
             _write_disk_cache(c.id, dict(hit, fingerprint=_fingerprint_claim(c)))
+    if getattr(c, "provenance", ""):
+        hit = dict(hit, provenance=c.provenance)  # the grader says where such a key comes from
     with _lock:
         _verified[c.id] = hit
     if hit["verdict"] != hit["expect"]:
@@ -167,6 +169,8 @@ def _from_store(c: Claim, rec: dict) -> Optional[dict]:
             "residual": (rec.get("symbolic") or {}).get("residual")}
     if status == "verified":
         return dict(base, verdict=c.expect.value)
+    if status == "transcribed":  # both sides agree, but the data come from an answer set's figures
+        return dict(base, verdict=c.expect.value, provenance=c.provenance)
     if status in ("symbolic-only", "definition"):
         if not rec.get("numeric_declared", len(rec.get("numeric") or ())):
             return dict(base, verdict=c.expect.value, note="no numeric confirmation is declared for this claim")

@@ -264,7 +264,14 @@ def parse_text(text: str, name: str = "<submission>") -> tuple:
                                   advice="check the commas and quotes near this point; in JSON every backslash "
                                          "of LaTeX is written twice (\"\\\\frac\")") from None
         return _repair_json(data, repairs), duplicates, repairs
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters already here
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise SubmissionError(f"the file contains the control character U+{ord(char):04X}, which YAML cannot read",
+                              file=name, line=line, column=col,
+                              advice="delete that character - it is often pasted in invisibly from a PDF") from None
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:

@@ -32,8 +32,8 @@ qids = st.sampled_from(["ift6135-h22/5.2", "ift6135-a23/3.1", "mit-hw4/8b.i", "v
 submissions = st.fixed_dictionaries({"student": scalars, "answers": st.dictionaries(qids, values, max_size=4)})
 def _control(text: str) -> bool:
     """A character YAML refuses to read (C0/C1 controls, U+FFFE...): grading/submission.py builds the YAML
-    loader outside its try block, so yaml's ReaderError escapes (found by this fuzzer; reported;
-    test_a_control_character_is_refused is a strict xfail until it is fixed)."""
+    loader outside its try block, so yaml's ReaderError escapes (found by this fuzzer, now
+    refused with the position: test_a_control_character_is_refused)."""
     return bool(yaml.reader.Reader.NON_PRINTABLE.search(text))
 
 
@@ -90,13 +90,13 @@ def test_grading_a_random_submission_grades_every_answer(sub):
     assert all(r.verdict for r in report.results)
 
 
-@pytest.mark.xfail(strict=True, reason="grading/submission.py: yaml ReaderError on a control character escapes "
-                                       "load_submission (found by this fuzzer)")
 def test_a_control_character_is_refused(tmp_path):
+    """Found by this fuzzer: yaml's ReaderError on a control character escaped load_submission."""
     path = tmp_path / "s.yaml"
     path.write_text("student: x\nanswers: {q: '\x1f'}\n")
-    with pytest.raises(api.SubmissionError):
+    with pytest.raises(api.SubmissionError) as info:
         api.load_submission(path)
+    assert "U+001F" in str(info.value) and ":2:15:" in str(info.value)
 
 
 def test_a_python_tag_is_refused_not_run(tmp_path):

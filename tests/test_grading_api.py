@@ -326,3 +326,34 @@ def test_cli_grade_and_check(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("correct")
     assert run_cli("check", "ift6135-h22/4.3", "--answer", r"1 \pm \alpha", "--json") == 1
     assert json.loads(capsys.readouterr().out)["verdict"] == "incorrect"
+
+
+# -- keys resting on transcribed data ------------------------------------------------------------
+def test_transcribed_key_says_where_it_comes_from(tmp_path, monkeypatch):
+    """mit-hw4/8b's key rests on the answer set's figures (not in the sheets): the grade says so, and a
+    stored 'transcribed' status (what `make report` writes) keeps the key usable instead of refusing it."""
+    import json
+
+    from derivcheck.grading import claimstatus
+
+    claim = next(c for c in REGISTRY.for_question("mit-hw4/8b.i") if c.provenance)
+    rec = dict(claim.describe(), id=claim.id, expect=claim.expect.value, status="transcribed")
+    store_file = tmp_path / "results.json"
+    store_file.write_text(json.dumps({"claims": [json.loads(json.dumps(rec, default=str))]}), encoding="utf-8")
+    monkeypatch.setenv("DERIVCHECK_RESULTS", str(store_file))
+    monkeypatch.setenv("DERIVCHECK_KEY_CACHE", "0")
+    keys.reset_cache()
+    claimstatus.reset()
+    try:
+        r = grading.check("mit-hw4/8b.i", {"shape": "invariant", "location": "invariant", "color": "invariant"})
+        assert r.verdict in ("correct", "partial", "incorrect")
+        assert "not derived from the sheets" in r.message and "transcribed" in r.message
+        assert r.details["key_provenance"] == claim.provenance
+    finally:
+        keys.reset_cache()
+        claimstatus.reset()
+
+
+def test_key_from_the_sheets_carries_no_provenance_note():
+    r = grading.check("ift6135-h22/5.2", r"F_{12} - W_p F_1")
+    assert r.verdict == "correct" and "not derived from the sheets" not in r.message
