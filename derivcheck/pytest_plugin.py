@@ -167,14 +167,18 @@ class NumericItem(_ClaimItem):
     def _conf(self):
         return next(c for c in REGISTRY.confirmations(self.claim_id) if c.name == self.conf_name)
 
-    def runtest(self):
-        conf = self._conf()
+    def _run(self, conf, answer):
+        """The confirmation's result on ``answer`` (a slow one is skipped unless --full)."""
         full = self.config.getoption("full", False)
         if conf.slow and not full:
             pytest.skip("long training: run with --full")
-        c = REGISTRY.get(self.claim_id)
-        result = run_numeric(conf, answer=c.answer, full=full, seed=_seed_override(self.config))
+        result = run_numeric(conf, answer=answer, full=full, seed=_seed_override(self.config))
         self.user_properties.append(("verdict", result.verdict.value))
+        return result
+
+    def runtest(self):
+        c = REGISTRY.get(self.claim_id)
+        result = self._run(self._conf(), c.answer)
         if result.verdict is not c.expect:
             raise ClaimCheckFailed(
                 f"claim {c.id} ({c.title})\n  expected: {c.expect.value}, got: {result.verdict.value}\n"
@@ -217,13 +221,9 @@ class NumericRejectionItem(NumericItem):
 
     def runtest(self):
         conf = self._conf()
-        full = self.config.getoption("full", False)
-        if conf.slow and not full:
-            pytest.skip("long training: run with --full")
         c = REGISTRY.get(self.claim_id)
         wrong = c.wrong_variants()[self.index]
-        result = run_numeric(conf, answer=wrong, full=full, seed=_seed_override(self.config))
-        self.user_properties.append(("verdict", result.verdict.value))
+        result = self._run(conf, wrong)
         if result.verdict is not Verdict.FAILS:
             raise ClaimCheckFailed(f"claim {c.id}: the wrong variant {wrong!r} was not rejected by {conf.qualname} "
                                    f"(got {result.verdict.value})\n" + result.explain())
